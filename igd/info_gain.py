@@ -1,0 +1,148 @@
+"""Token decisiveness: prefix entropy and information gain per trie edge (Eq. 4-5).
+
+H(prefix) = -sum_{i under prefix} p_i ln p_i with GLOBAL priors p_i = count_i / N_train (not
+renormalised inside the prefix), counted over training targets only (METHOD.md §3).
+IG(token) = H(parent) - H(child): the -p ln p mass of the sibling branches, always >= 0.
+
+The generative "item" is a distinct target text: ids sharing a title share one trie path and
+their training counts are summed (a hit is counted by title, METHOD.md §1).
+
+Unseen items (never a training target, p = 0), policy ``unseen``:
+- "generable" (default): every catalogue title is a trie path, so all items can be
+  recommended, as in BIGRec/D3 decoding; an edge into a branch with zero prior mass gets
+  IG = 0. Otherwise the token that leaves a popular branch for an unseen item would carry the
+  popular branch's whole mass as "information" and become the most decisive token.
+- "excluded": only titles seen as training targets are paths (the official IGD code).
+Edges on the paths of seen titles get the same IG under both policies (a zero-mass sibling
+adds -0 ln 0 = 0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from igd.data import Catalogue, Sample
+from igd.templates import Template, target_ids
+from igd.tokenization import Tokenizer
+from igd.trie import TokenTrie, build_trie
+
+UNSEEN_POLICIES = ("generable", "excluded")
+
+
+def title_counts(samples: Iterable[Sample], catalogue: Catalogue) -> Counter[str]:
+    """How often each title is a target in `samples` (pass the TRAINING split only)."""
+    return Counter(catalogue.titles[s.target] for s in samples)
+
+
+@dataclass(frozen=True, eq=False)
+class IGTrie:
+    """The catalogue's token trie with, per node, training mass and entropy, and per edge, IG."""
+
+    trie: TokenTrie
+    seq_titles: tuple[tuple[str, ...], ...]  # titles whose target tokens are sequence i
+    node_count: np.ndarray  # int64 [n_nodes]: training targets under each node
+    node_entropy: np.ndarray  # float64 [n_nodes]: H(prefix), nats
+    edge_ig: np.ndarray  # float64 [n_edges]: IG of the token on each edge, nats
+    eos_token_id: int
+    unseen: str
+    n_train: int
+    fingerprint: str
+
+    @cached_property
+    def title_to_seq(self) -> dict[str, int]:
+        return {t: i for i, titles in enumerate(self.seq_titles) for t in titles}
+
+    def allowed(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Allowed next tokens of each node and their IG: flat (row, token, ig) arrays."""
+        rows, tokens, edges = self.trie.children(nodes)
+        return rows, tokens, self.edge_ig[edges]
+
+    def path(self, title: str) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids of `title`'s target and the IG of each."""
+        if title not in self.title_to_seq:
+            raise KeyError(f"{title!r} is not a trie path (unknown title, or unseen and excluded)")
+        nodes = self.trie.path(self.title_to_seq[title])
+        return self.trie.edge_token[nodes - 1], self.edge_ig[nodes - 1]
+
+    def path_ig_matrix(self) -> np.ndarray:
+        """IG of every token of every sequence, [n_sequences, max_len], NaN past the end."""
+        nodes = self.trie.seq_nodes[:, 1:]
+        return np.where(nodes > 0, self.edge_ig[np.maximum(nodes, 1) - 1], np.nan)
+
+    def check_targets(self, targets: Sequence[Sequence[int]]) -> None:
+        """Assert every training target is a complete path ending in EOS (METHOD.md §2)."""
+        width = max(len(t) for t in targets)
+        padded = np.full((len(targets), width), -1, dtype=np.int64)
+        for i, t in enumerate(targets):
+            padded[i, : len(t)] = t
+        ends = self.trie.walk(padded)
+        is_leaf = np.isin(ends, self.trie.leaf)
+        last = padded[np.arange(len(targets)), [len(t) - 1 for t in targets]]
+        bad = np.flatnonzero(~is_leaf | (last != self.eos_token_id))
+        if len(bad):
+            raise AssertionError(f"training target {list(targets[bad[0]])} is not a complete trie "
+                                 "path ending in EOS: labels and trie were tokenised differently")
+
+
+def build_ig_trie(catalogue: Catalogue, counts: Counter[str], tokenizer: Tokenizer,
+                  template: Template, unseen: str = "generable") -> IGTrie:
+    """Tokenise every title's target as training labels, build the trie, compute IG."""
+    if unseen not in UNSEEN_POLICIES:
+        raise ValueError(f"unseen={unseen!r}: choose one of {', '.join(UNSEEN_POLICIES)}")
+    if len(catalogue) == 0:
+        raise ValueError("empty catalogue: the dataset's info.txt lists no items")
+    unknown = set(counts) - set(catalogue.title_to_ids)
+    if unknown:
+        raise ValueError(f"prior counts name titles not in the catalogue, e.g. {sorted(unknown)[0]!r}")
+    titles = [t for t in catalogue.distinct_titles if unseen == "generable" or counts[t] > 0]
+    if not titles:
+        raise ValueError("no title was ever a training target: cannot compute priors "
+                         "(check the training split, or use unseen='generable')")
+    seqs: dict[tuple[int, ...], list[str]] = {}
+    for title, ids in zip(titles, target_ids(tokenizer, template, titles)):
+        seqs.setdefault(tuple(ids), []).append(title)  # NFC can merge two spellings
+    sequences = list(seqs)
+    seq_counts = np.array([sum(counts[t] for t in seqs[s]) for s in sequences], dtype=np.int64)
+    trie = build_trie(sequences, tokenizer.eos_token_id)
+    return _with_information_gain(trie, tuple(tuple(seqs[s]) for s in sequences), seq_counts,
+                                  tokenizer.eos_token_id, unseen)
+
+
+def _with_information_gain(trie: TokenTrie, seq_titles: tuple[tuple[str, ...], ...],
+                           seq_counts: np.ndarray, eos: int, unseen: str) -> IGTrie:
+    n = int(seq_counts.sum())
+    p = seq_counts / max(n, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(p > 0, -p * np.log(p), 0.0)  # -0 ln 0 = 0
+    count = _sum_up(trie, np.bincount(trie.leaf, weights=seq_counts, minlength=trie.n_nodes))
+    entropy = _sum_up(trie, np.bincount(trie.leaf, weights=h, minlength=trie.n_nodes))
+    child = np.arange(1, trie.n_nodes)
+    parent = trie.edge_parent
+    ig = np.maximum(entropy[parent] - entropy[child], 0.0)
+    # Exactly zero (no float noise) when no sibling branch has mass: equal counts.
+    ig[count[child] == count[parent]] = 0.0
+    if unseen == "generable":
+        ig[count[child] == 0] = 0.0
+    digest = hashlib.sha256()
+    for arr in (trie.edge_key, trie.leaf, seq_counts):
+        digest.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+    digest.update(f"{unseen}|{eos}".encode())
+    return IGTrie(trie, seq_titles, count.astype(np.int64), entropy, ig, eos, unseen, n,
+                  digest.hexdigest())
+
+
+def _sum_up(trie: TokenTrie, values: np.ndarray) -> np.ndarray:
+    """Add every node's value into its ancestors, deepest level first (one op per depth)."""
+    values = values.astype(np.float64, copy=True)
+    ptr = trie.depth_ptr
+    for d in range(len(ptr) - 2, 0, -1):
+        nodes = np.arange(ptr[d], ptr[d + 1])
+        values += np.bincount(trie.edge_parent[nodes - 1], weights=values[nodes],
+                              minlength=len(values))
+    return values

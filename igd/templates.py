@@ -1,0 +1,81 @@
+"""The one place that owns prompt text and target text (METHOD.md §2).
+
+Training labels, trie paths and the text evaluation matches all come from `target_ids`, so
+they cannot drift apart. The prompt/response boundary is ``len(prompt_ids(...))``: derived
+from the tokenizer, never a hard-coded token count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from igd.tokenization import Tokenizer
+
+STYLES = ("plain", "quoted")
+
+_PROMPT = (
+    "Below is an instruction that describes a task, paired with an input that provides "
+    "further context. Write a response that appropriately completes the request.\n\n"
+    "### Instruction:\nGiven a list of {category} the user interacted with before, "
+    "please recommend a new item that the user likes to the user.\n\n"
+    "### Input:\nThe user interacted with the following {category} before: {history}\n\n"
+    "### Response:\n")
+
+
+@dataclass(frozen=True)
+class Template:
+    """Prompt and target text.
+
+    style: "plain" is IGD's target (``title\\n`` + EOS); "quoted" is D3/BIGRec's
+    (``"title"\\n`` + EOS). The history in the prompt is always quoted.
+    max_history: keep the most recent items only (the data has at most 10 per sample).
+    """
+
+    style: str = "plain"
+    category: str = "items"
+    max_history: int = 10
+
+    def __post_init__(self) -> None:
+        if self.style not in STYLES:
+            raise ValueError(f"style={self.style!r}: choose one of {', '.join(STYLES)}")
+        if self.max_history < 1:
+            raise ValueError(f"max_history={self.max_history}: must be >= 1")
+        if not self.category.strip():
+            raise ValueError("category must be a non-empty noun such as 'items' or 'movies'")
+
+    def prompt(self, history_titles: Sequence[str]) -> str:
+        recent = list(history_titles)[-self.max_history:]
+        history = ", ".join(f'"{t}"' for t in recent) if recent else "(nothing yet)"
+        return _PROMPT.format(category=self.category, history=history)
+
+    def target_text(self, title: str) -> str:
+        return f'"{title}"\n' if self.style == "quoted" else f"{title}\n"
+
+    def title_from_text(self, text: str) -> str:
+        """Inverse of `target_text` on generated text: what evaluation compares to titles."""
+        text = text.split("\n", 1)[0]
+        if self.style == "quoted" and len(text) >= 2 and text[0] == text[-1] == '"':
+            text = text[1:-1]
+        return text
+
+
+def target_ids(tokenizer: Tokenizer, template: Template, titles: Sequence[str]) -> list[list[int]]:
+    """Token ids of each title's target exactly as training labels: the response encoded on
+    its own (no special tokens) followed by the EOS id."""
+    texts = [template.target_text(t) for t in titles]
+    eos = tokenizer.eos_token_id
+    return [ids + [eos] for ids in tokenizer.encode_batch(texts)]
+
+
+def prompt_ids(tokenizer: Tokenizer, template: Template, history_titles: Sequence[str]) -> list[int]:
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    return bos + tokenizer.encode(template.prompt(history_titles))
+
+
+def training_example(tokenizer: Tokenizer, template: Template, history_titles: Sequence[str],
+                     title: str) -> tuple[list[int], list[int]]:
+    """(input_ids, labels): prompt labels are -100 (Eq. 1 trains on target tokens only)."""
+    prompt = prompt_ids(tokenizer, template, history_titles)
+    target = target_ids(tokenizer, template, [title])[0]
+    return prompt + target, [-100] * len(prompt) + target
