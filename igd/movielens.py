@@ -8,22 +8,15 @@ u.item is Latin-1), so accented titles come through intact.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import zipfile
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
 from igd.data import DataError, file_sha256
+from igd.wheels import RECBOLE, fetch_wheel, read_member
 from igd.prepare import Interaction, chronological_split, k_core, sliding_windows, write_d3
 
-PACKAGE = "recbole==1.2.1"
-WHEEL_NAME = "recbole-1.2.1-py3-none-any.whl"
-# sha256 of the wheel as served by pypi.org; a different file would silently change the data.
-WHEEL_SHA256 = "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407"
+WHEEL_NAME = RECBOLE.filename
 INTER_FILE = "recbole/dataset_example/ml-100k/ml-100k.inter"
 ITEM_FILE = "recbole/dataset_example/ml-100k/ml-100k.item"
 INTER_HEADER = ["user_id:token", "item_id:token", "rating:float", "timestamp:float"]
@@ -35,53 +28,15 @@ K_CORE = 5
 MAX_HISTORY = 10
 
 
-class WheelDownloadError(DataError):
-    """pip could not fetch the wheel (usually: no route to PyPI)."""
-
-
-def default_cache_dir() -> Path:
-    """$IGD_CACHE/wheels if IGD_CACHE is set (igd's cache root), else ~/.cache/igd/wheels."""
-    root = os.environ.get("IGD_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "igd") / "wheels"
-
-
 def movielens_wheel(cache_dir: Path | None = None) -> Path:
-    """Return the path of the pinned recbole wheel, downloading it with pip only if absent.
-
-    Raises WheelDownloadError if pip fails, DataError if the file's sha256 is not the pinned one.
-    """
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    wheel = cache / WHEEL_NAME
-    if not wheel.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", PACKAGE, "-d", str(cache)],
-            capture_output=True, text=True)
-        if proc.returncode != 0 or not wheel.exists():
-            tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-            raise WheelDownloadError(
-                cache, None, f"`pip download {PACKAGE}` failed (exit {proc.returncode}): {tail}",
-                f"let pip reach PyPI (proxy, index-url) or put {WHEEL_NAME} into {cache} by hand")
-    sha = file_sha256(wheel)
-    if sha != WHEEL_SHA256:
-        raise DataError(wheel, None, f"sha256 is {sha}, expected the pinned {WHEEL_SHA256}",
-                        "delete the file and rerun to download it again")
-    return wheel
+    """The pinned recbole wheel, downloaded with pip into igd's cache only if absent."""
+    return fetch_wheel(RECBOLE, cache_dir)
 
 
-def read_member(wheel: Path, member: str) -> list[str]:
-    """Lines of one UTF-8 file inside the wheel; every failure is a DataError naming the file."""
+def read_lines(wheel: Path, member: str) -> list[str]:
+    """Lines of one UTF-8 file inside the wheel; every failure is a DataError naming it."""
     where = f"{wheel}!{member}"
-    try:
-        with zipfile.ZipFile(wheel) as z:
-            data = z.read(member)
-    except KeyError:
-        raise DataError(where, None, "file is missing from the wheel",
-                        f"use the unmodified {WHEEL_NAME} from PyPI") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError) as e:
-        # A truncated download or a damaged member (bad CRC) lands here.
-        raise DataError(where, None, f"cannot read the wheel ({e})",
-                        "delete the wheel and rerun to download it again") from None
+    data = read_member(wheel, member)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -156,8 +111,8 @@ def build_movielens(out: Path, wheel: Path | None = None, cache_dir: Path | None
         raise DataError(wheel, None, "wheel file does not exist",
                         "pass an existing wheel or omit it to download the pinned one")
     sha = file_sha256(wheel)
-    titles, dropped = parse_items(read_member(wheel, ITEM_FILE), f"{wheel}!{ITEM_FILE}")
-    interactions = parse_interactions(read_member(wheel, INTER_FILE), f"{wheel}!{INTER_FILE}")
+    titles, dropped = parse_items(read_lines(wheel, ITEM_FILE), f"{wheel}!{ITEM_FILE}")
+    interactions = parse_interactions(read_lines(wheel, INTER_FILE), f"{wheel}!{INTER_FILE}")
 
     dropped_ids = {d["item"] for d in dropped}
     unknown = sorted({x.item for x in interactions} - titles.keys() - dropped_ids)
@@ -172,7 +127,7 @@ def build_movielens(out: Path, wheel: Path | None = None, cache_dir: Path | None
 
     core = k_core(kept, K_CORE)
     splits = chronological_split(sliding_windows(core, max_history=MAX_HISTORY))
-    source = {"package": PACKAGE, "wheel_sha256": sha, "files": [INTER_FILE, ITEM_FILE]}
+    source = {"package": RECBOLE.requirement, "wheel_sha256": sha, "files": [INTER_FILE, ITEM_FILE]}
     fingerprint = write_d3(Path(out), titles, splits, {"builder": "movielens", "source": source})
 
     core_items = {x.item for x in core}
@@ -188,7 +143,7 @@ def build_movielens(out: Path, wheel: Path | None = None, cache_dir: Path | None
         "k_core": {"k": K_CORE, "interactions_removed": len(kept) - len(core),
                    "items_removed": len({x.item for x in kept}) - len(core_items),
                    "users_removed": len({x.user for x in kept}) - len({x.user for x in core})},
-        "source": {**source, "wheel": str(wheel), "pinned_sha256": sha == WHEEL_SHA256},
+        "source": {**source, "wheel": str(wheel), "pinned_sha256": sha == RECBOLE.sha256},
         "fingerprint": fingerprint,
     }
 

