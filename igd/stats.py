@@ -96,7 +96,11 @@ def _histogram(seq_ig: np.ndarray, weight: np.ndarray, bins: int) -> dict:
     w = np.broadcast_to(weight[:, None], seq_ig.shape)[mask]
     if len(values) == 0:
         return {"edges": [], "counts": []}
-    counts, edges = np.histogram(values, bins=bins, weights=w)
+    # Log-spaced bins: first tokens carry ~H(root) (the global priors are not renormalised
+    # inside a prefix, Eq. 4) while later decisive tokens carry orders of magnitude less.
+    lo, hi = float(values.min()), float(values.max())
+    edges = np.geomspace(lo, hi, bins + 1) if hi > lo else np.array([lo, hi])
+    counts, edges = np.histogram(values, bins=edges, weights=w)
     return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
 
 
