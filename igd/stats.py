@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import re
+
 import numpy as np
 
 from igd.data import SPLITS, Dataset
 from igd.info_gain import IGTrie, build_ig_trie, title_counts
 from igd.templates import Template
 from igd.tokenization import Tokenizer
+
+
+_HTML_TAG = re.compile(r"<[A-Za-z/!][^>]*>?")  # e.g. `<span class="a-size-medium ...`
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ def dataset_stats(dataset: Dataset, tokenizer: Tokenizer, template: Template,
         "items": len(cat),
         "distinct_titles": len(cat.title_to_ids),
         "duplicate_titles": len(cat.duplicate_titles()),
-        "html_titles": sum(t.lstrip().startswith("<") for t in cat.title_to_ids),
+        "html_title_items": sum(bool(_HTML_TAG.search(t)) for t in cat.titles),
         "train_rows": len(train),
         "split_rows": {s: len(dataset.splits[s]) if s in dataset.splits else None for s in SPLITS},
         "duplicate_rows": dict(dataset.duplicate_rows),
@@ -111,7 +116,7 @@ def format_stats(s: dict) -> str:
         f"dataset            {s['dataset']}  ({s['layout']} layout, fingerprint {s['fingerprint'][:12]})",
         f"tokenizer          {s['tokenizer']}  (target style {s['template']}, unseen items: {s['unseen_policy']})",
         f"items              {s['items']}  ({s['distinct_titles']} distinct titles, "
-        f"{s['duplicate_titles']} shared by several ids, {s['html_titles']} HTML-like)",
+        f"{s['duplicate_titles']} shared by several ids, {s['html_title_items']} items with HTML in the title)",
         "rows               " + ", ".join(f"{k} {v if v is not None else '-'}" for k, v in rows.items()),
         f"training rows      {s['train_rows']} from {s['training_split']}.csv (item priors come from it)",
         f"duplicate rows     " + ", ".join(f"{k} {v}" for k, v in s["duplicate_rows"].items()),
