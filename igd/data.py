@@ -169,6 +169,7 @@ def load_dataset(root: Path | str) -> Dataset:
 def read_info(path: Path) -> tuple[Catalogue, str]:
     """Parse info.txt. Returns the catalogue and the layout ("d3" or "minionerec")."""
     entries: dict[int, tuple[str, str | None]] = {}
+    line_of: dict[int, int] = {}
     layout = None
     with open(path, encoding="utf-8", newline="") as f:
         for lineno, raw in enumerate(f, start=1):
@@ -193,11 +194,14 @@ def read_info(path: Path) -> tuple[Catalogue, str]:
                 raise DataError(path, lineno, f"duplicate item id {item_id}",
                                 "give every item a unique id 0..N-1 (titles may repeat, ids may not)")
             entries[item_id] = (head, sid)
+            line_of[item_id] = lineno
     if not entries:
         raise DataError(path, None, "info.txt lists no items", "add at least one `title<TAB>item_id` line")
     missing = sorted(set(range(len(entries))) - entries.keys())
     if missing:
-        raise DataError(path, None, f"item ids are not 0..{len(entries) - 1}: id {missing[0]} is missing",
+        stray = min(i for i in entries if not 0 <= i < len(entries))  # exists: ids are unique
+        raise DataError(path, line_of[stray],
+                        f"item id {stray} is outside 0..{len(entries) - 1}: id {missing[0]} is missing",
                         "number the items 0..N-1 without gaps, as the D3 layout does")
     titles = tuple(entries[i][0] for i in range(len(entries)))
     sids = tuple(entries[i][1] for i in range(len(entries))) if layout == "minionerec" else None

