@@ -49,6 +49,7 @@ class IGTrie:
     node_count: np.ndarray  # int64 [n_nodes]: training targets under each node
     node_entropy: np.ndarray  # float64 [n_nodes]: H(prefix), nats
     edge_ig: np.ndarray  # float64 [n_edges]: IG of the token on each edge, nats
+    edge_ig_norm: np.ndarray  # float64 [n_edges]: IG~, max-min normalised among siblings (Eq. 9)
     eos_token_id: int
     unseen: str
     n_train: int
@@ -57,6 +58,19 @@ class IGTrie:
     @cached_property
     def title_to_seq(self) -> dict[str, int]:
         return {t: i for i, titles in enumerate(self.seq_titles) for t in titles}
+
+    @cached_property
+    def leaf_to_seq(self) -> dict[int, int]:
+        return {int(leaf): i for i, leaf in enumerate(self.trie.leaf)}
+
+    def title_of(self, token_ids: Sequence[int]) -> str | None:
+        """The title whose complete target is `token_ids` (cut after the first EOS), or None."""
+        ids = list(token_ids)
+        if self.eos_token_id in ids:
+            ids = ids[: ids.index(self.eos_token_id) + 1]
+        node = int(self.trie.walk(np.array([ids], dtype=np.int64))[0]) if ids else 0
+        seq = self.leaf_to_seq.get(node)
+        return None if seq is None else self.seq_titles[seq][0]
 
     def allowed(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Allowed next tokens of each node and their IG: flat (row, token, ig) arrays."""
@@ -133,8 +147,25 @@ def _with_information_gain(trie: TokenTrie, seq_titles: tuple[tuple[str, ...], .
     for arr in (trie.edge_key, trie.leaf, seq_counts):
         digest.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
     digest.update(f"{unseen}|{eos}".encode())
-    return IGTrie(trie, seq_titles, count.astype(np.int64), entropy, ig, eos, unseen, n,
-                  digest.hexdigest())
+    return IGTrie(trie, seq_titles, count.astype(np.int64), entropy, ig,
+                  normalise_among_siblings(trie, ig), eos, unseen, n, digest.hexdigest())
+
+
+def normalise_among_siblings(trie: TokenTrie, ig: np.ndarray) -> np.ndarray:
+    """IG~ = (IG - min) / (max - min) over the candidate tokens of the same node (Eq. 9); 0 when
+    all candidates have equal IG. The candidates of a beam at a step are exactly the children
+    of its node, so IG~ is a property of the edge: computed once here, gathered when decoding."""
+    starts = trie.child_ptr[:-1]
+    has = trie.child_ptr[1:] > starts
+    lo = np.zeros(trie.n_nodes)
+    hi = np.zeros(trie.n_nodes)
+    lo[has] = np.minimum.reduceat(ig, starts[has])
+    hi[has] = np.maximum.reduceat(ig, starts[has])
+    parent = trie.edge_parent
+    span = hi[parent] - lo[parent]
+    out = np.zeros_like(ig)
+    np.divide(ig - lo[parent], span, out=out, where=span > 0)
+    return out
 
 
 def _sum_up(trie: TokenTrie, values: np.ndarray) -> np.ndarray:

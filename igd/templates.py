@@ -13,6 +13,7 @@ from typing import Sequence
 from igd.tokenization import Tokenizer
 
 STYLES = ("plain", "quoted")
+PREAMBLES = ("alpaca", "short")
 
 _PROMPT = (
     "Below is an instruction that describes a task, paired with an input that provides "
@@ -21,6 +22,9 @@ _PROMPT = (
     "please recommend a new item that the user likes to the user.\n\n"
     "### Input:\nThe user interacted with the following {category} before: {history}\n\n"
     "### Response:\n")
+# The same information without the instruction boilerplate: ~60 fewer tokens per sample,
+# which matters for models trained from scratch on a CPU (`tiny`).
+_SHORT = "The user interacted with these {category} in order: {history}\nNext item:\n"
 
 
 @dataclass(frozen=True)
@@ -30,24 +34,29 @@ class Template:
     style: "plain" is IGD's target (``title\\n`` + EOS); "quoted" is D3/BIGRec's
     (``"title"\\n`` + EOS). The history in the prompt is always quoted.
     max_history: keep the most recent items only (the data has at most 10 per sample).
+    preamble: "alpaca" is the BIGRec/D3/IGD instruction prompt; "short" drops the boilerplate.
     """
 
     style: str = "plain"
     category: str = "items"
     max_history: int = 10
+    preamble: str = "alpaca"
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
             raise ValueError(f"style={self.style!r}: choose one of {', '.join(STYLES)}")
         if self.max_history < 1:
             raise ValueError(f"max_history={self.max_history}: must be >= 1")
+        if self.preamble not in PREAMBLES:
+            raise ValueError(f"preamble={self.preamble!r}: choose one of {', '.join(PREAMBLES)}")
         if not self.category.strip():
             raise ValueError("category must be a non-empty noun such as 'items' or 'movies'")
 
     def prompt(self, history_titles: Sequence[str]) -> str:
         recent = list(history_titles)[-self.max_history:]
         history = ", ".join(f'"{t}"' for t in recent) if recent else "(nothing yet)"
-        return _PROMPT.format(category=self.category, history=history)
+        text = _PROMPT if self.preamble == "alpaca" else _SHORT
+        return text.format(category=self.category, history=history)
 
     def target_text(self, title: str) -> str:
         return f'"{title}"\n' if self.style == "quoted" else f"{title}\n"
