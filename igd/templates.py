@@ -78,8 +78,14 @@ def target_ids(tokenizer: Tokenizer, template: Template, titles: Sequence[str]) 
 
 
 def prompt_ids(tokenizer: Tokenizer, template: Template, history_titles: Sequence[str]) -> list[int]:
+    return prompt_ids_batch(tokenizer, template, [history_titles])[0]
+
+
+def prompt_ids_batch(tokenizer: Tokenizer, template: Template,
+                     histories: Sequence[Sequence[str]]) -> list[list[int]]:
+    """Prompt ids of many histories in one batched encode (BOS first when the tokenizer has one)."""
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    return bos + tokenizer.encode(template.prompt(history_titles))
+    return [bos + ids for ids in tokenizer.encode_batch([template.prompt(h) for h in histories])]
 
 
 def training_example(tokenizer: Tokenizer, template: Template, history_titles: Sequence[str],

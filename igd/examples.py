@@ -1,0 +1,99 @@
+"""Tokenised training rows: prompt + target ids, labels, and per-token loss weights.
+
+Weights depend only on the target title (METHOD.md §4), so they are computed once per title
+from the trie's IG path and attached to the labels; the training step never walks the trie.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from igd.data import Catalogue, Sample
+from igd.info_gain import IGTrie
+from igd.loss import method_weights
+from igd.templates import Template, prompt_ids, prompt_ids_batch
+from igd.tokenization import Tokenizer
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    method: str = "sft"
+    beta: float = 1.0
+    weighting: str = "binary"
+    ig_max: float | None = None
+
+
+class TargetTable:
+    """Per title: target ids (= trie path), IG per token, loss weights, zero-IG mask."""
+
+    def __init__(self, ig: IGTrie, spec: WeightSpec):
+        self.ig, self.spec = ig, spec
+        self._rows: dict[str, tuple[list[int], list[float], list[bool]]] = {}
+
+    def __call__(self, title: str) -> tuple[list[int], list[float], list[bool]]:
+        row = self._rows.get(title)
+        if row is None:
+            tokens, igs = self.ig.path(title)
+            weights = method_weights(self.spec.method, igs.tolist(), self.spec.beta,
+                                     self.spec.weighting, self.spec.ig_max)
+            row = (tokens.tolist(), [float(w) for w in weights], (igs == 0).tolist())
+            self._rows[title] = row
+        return row
+
+
+def build_examples(samples: Sequence[Sample], catalogue: Catalogue, tokenizer: Tokenizer,
+                   template: Template, targets: TargetTable, max_length: int,
+                   with_reference: bool = False) -> list[dict]:
+    """One dict per sample. Too-long rows drop their OLDEST history items (input ids, mask and
+    labels shrink together); the target is never cut. `with_reference` adds the history-free
+    prompt that CFT's second forward pass needs."""
+    histories = [[catalogue.titles[i] for i in s.history][-template.max_history:] for s in samples]
+    prompts = prompt_ids_batch(tokenizer, template, histories)
+    reference = prompt_ids(tokenizer, template, []) if with_reference else None
+    out = []
+    for s, history, prompt in zip(samples, histories, prompts):
+        target, weights, zero = targets(catalogue.titles[s.target])
+        while len(prompt) + len(target) > max_length and history:
+            history = history[1:]
+            prompt = prompt_ids(tokenizer, template, history)
+        if len(prompt) + len(target) > max_length:
+            raise ValueError(f"max_length={max_length} is too short for the prompt ({len(prompt)} "
+                             f"tokens without history) plus a {len(target)}-token target; raise it")
+        ex = _row(prompt, target, weights, zero)
+        if reference is not None:
+            ref = _row(reference, target, weights, zero)
+            ex.update({f"ref_{k}": v for k, v in ref.items() if k in ("input_ids", "labels")})
+        out.append(ex)
+    return out
+
+
+def _row(prompt: list[int], target: list[int], weights: list[float], zero: list[bool]) -> dict:
+    n = len(prompt)
+    return {"input_ids": prompt + target, "labels": [-100] * n + target,
+            "token_weights": [0.0] * n + weights, "zero_ig": [False] * n + zero}
+
+
+def collate(pad_token_id: int):
+    """Right-pads every key of a list of examples into tensors (labels with -100)."""
+    fill = {"input_ids": pad_token_id, "labels": -100, "token_weights": 0.0, "zero_ig": False,
+            "ref_input_ids": pad_token_id, "ref_labels": -100}
+
+    def fn(batch: list[dict]) -> dict[str, torch.Tensor]:
+        out = {}
+        for key in batch[0]:
+            width = max(len(b[key]) for b in batch)
+            rows = [list(b[key]) + [fill[key]] * (width - len(b[key])) for b in batch]
+            dtype = {"token_weights": torch.float32, "zero_ig": torch.bool}.get(key, torch.long)
+            out[key] = torch.tensor(rows, dtype=dtype)
+        out["attention_mask"] = (torch.arange(out["input_ids"].shape[1])[None, :]
+                                 < torch.tensor([len(b["input_ids"]) for b in batch])[:, None]).long()
+        if "ref_input_ids" in out:
+            lens = torch.tensor([len(b["ref_input_ids"]) for b in batch])
+            out["ref_attention_mask"] = (torch.arange(out["ref_input_ids"].shape[1])[None, :]
+                                         < lens[:, None]).long()
+        return out
+
+    return fn

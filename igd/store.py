@@ -1,0 +1,295 @@
+"""The run store: every training, evaluation and baseline run in ONE SQLite file.
+
+Several processes share the file (accelerate ranks, an evaluation, the app reading): WAL lets
+readers go on during a write, and a 30 s busy timeout makes writers queue instead of failing.
+complete() writes a run's metrics, predictions and status in ONE transaction, so a process
+killed half-way leaves its run 'running' with no result at all; reap() then marks it 'failed'.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import os
+import socket
+import sqlite3
+import statistics
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from igd.versions import package_versions
+from igd.data import SPLITS, DataError
+
+KINDS = ("train", "eval", "baseline")
+TRAIN_METHODS = ("sft", "igd", "pos", "cft")
+DECODINGS = ("bigrec", "d3", "igd", "most_popular")
+BUSY_TIMEOUT_S = 30.0
+DIED = "process died (killed?)"
+_FIX = "pass another store path (this file is left untouched)"
+_GROUP = ("dataset", "model", "train_method", "beta", "decoding", "alpha", "split")
+_FILTERS = ("dataset", "model", "kind", "train_method", "decoding", "status", "beta", "alpha", "seed", "split")
+
+# AUTOINCREMENT: run ids are quoted in reports and parent_run, so they are never reused.
+# The CHECKs and foreign keys (no CASCADE: results are never deleted by accident) also guard
+# rows written by other tools (the sqlite-utils CLI, the app).
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('train', 'eval', 'baseline')),
+    dataset TEXT NOT NULL, dataset_fingerprint TEXT NOT NULL, model TEXT NOT NULL,
+    checkpoint TEXT, train_method TEXT, beta REAL, decoding TEXT, alpha REAL,
+    seed INTEGER NOT NULL, split TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
+    error TEXT, started_at TEXT NOT NULL, finished_at TEXT, pid INTEGER, host TEXT,
+    versions TEXT NOT NULL DEFAULT '{}', config TEXT NOT NULL DEFAULT '{}',
+    parent_run INTEGER REFERENCES runs(id))""",
+    """CREATE TABLE IF NOT EXISTS metrics (run_id INTEGER NOT NULL REFERENCES runs(id),
+    name TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (run_id, name))""",
+    """CREATE TABLE IF NOT EXISTS predictions (run_id INTEGER NOT NULL REFERENCES runs(id),
+    user_index INTEGER NOT NULL, user_id TEXT NOT NULL, target_title TEXT NOT NULL,
+    rank INTEGER, items TEXT NOT NULL, scores TEXT NOT NULL, PRIMARY KEY (run_id, user_index))""",
+    # value NULL = a NaN loss: SQLite has no NaN, and a diverging run must still be logged.
+    """CREATE TABLE IF NOT EXISTS train_log (run_id INTEGER NOT NULL REFERENCES runs(id),
+    step INTEGER NOT NULL, epoch REAL, name TEXT NOT NULL, value REAL,
+    PRIMARY KEY (run_id, step, name))""",
+    "CREATE INDEX IF NOT EXISTS idx_runs_dataset_model ON runs (dataset, model)",
+    "CREATE INDEX IF NOT EXISTS idx_runs_status ON runs (status)",
+)
+
+
+class StoreError(DataError):
+    """The store file is not a SQLite database, or not a run store igd can use."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run is, fixed before it starts (its result goes to RunStore.complete)."""
+
+    kind: str
+    dataset: str
+    dataset_fingerprint: str
+    model: str
+    seed: int
+    split: str
+    train_method: str | None = None
+    beta: float | None = None
+    decoding: str | None = None
+    alpha: float | None = None
+    checkpoint: str | None = None
+    parent_run: int | None = None
+    config: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Closed sets: a typo ('IGD', 'BIGRec') would silently split summarize()'s groups.
+        for name, allowed in (("kind", KINDS), ("split", SPLITS),
+                              ("train_method", (None, *TRAIN_METHODS)), ("decoding", (None, *DECODINGS))):
+            if (v := getattr(self, name)) not in allowed:
+                raise ValueError(f"{name}={v!r}: choose one of {', '.join(map(str, allowed))}")
+        for name in ("beta", "alpha"):  # `0 <= v < inf` is False for NaN too
+            if (v := getattr(self, name)) is not None and (
+                    isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf):
+                raise ValueError(f"{name}={v!r}: must be a finite number >= 0, or None")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):  # True is no seed
+            raise ValueError(f"seed={self.seed!r}: must be an int")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's process
+        pass
+    return True
+
+
+class RunStore:
+    """The run store in one SQLite file; ``db`` is its sqlite-utils Database, for readers."""
+
+    def __init__(self, path: str | Path = "runs.db"):
+        self.path, fix = Path(path), _FIX
+        try:  # our own connection, for the busy timeout
+            self.db = Database(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S))
+            # The first read of the file: a non-SQLite file fails here, before WAL or tables
+            # write anything to it.
+            tables = set(self.db.table_names())
+        except sqlite3.DatabaseError as err:
+            if hasattr(self, "db"):
+                self.close()
+            raise StoreError(self.path, None, f"cannot be opened as a SQLite database ({err})", fix) from err
+        problem = None if not tables or "runs" in tables else (
+            "a SQLite database without a 'runs' table, so not an igd run store")
+        with Database(memory=True) as expected:  # _SCHEMA's own columns: no list to drift
+            expected.executescript(";\n".join(_SCHEMA))
+            for table in tables & set(expected.table_names()) - {"sqlite_sequence"}:
+                if missing := [c for c in expected[table].columns_dict if c not in self.db[table].columns_dict]:
+                    problem = f"table {table!r} lacks columns {', '.join(missing)}"
+                    fix = "add them with `sqlite-utils add-column`, or " + _FIX
+        if problem:
+            self.close()
+            raise StoreError(self.path, None, problem, fix)
+        self.db.execute("PRAGMA foreign_keys = ON")  # per connection: metrics need their run
+        self.db.enable_wal()
+        with self._write():
+            self.db.executescript(";\n".join(_SCHEMA))  # in a transaction: split, not committed
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        # BEGIN IMMEDIATE takes the write lock first, so the busy timeout covers waiting for
+        # other writers; a deferred BEGIN that reads, then writes, fails at once under WAL if
+        # another process committed in between. sqlite-utils calls inside nest as savepoints.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.commit()
+        except BaseException:  # a failed COMMIT too: never leave the transaction open
+            self.db.rollback()
+            raise
+
+    def _status(self, run_id: int, what: str = "run") -> str:
+        row = self.db.execute("SELECT status FROM runs WHERE id = ?", [run_id]).fetchone()
+        if row is None:
+            raise ValueError(f"{what} {run_id} is not in {self.path}")
+        return row[0]
+
+    def start(self, record: RunRecord) -> int:
+        # Recorded here so no caller forgets them; from package metadata (no imports); caller's win.
+        versions = {**package_versions(), "sqlite": sqlite3.sqlite_version, **record.versions}
+        row = asdict(record)
+        row.update(status="running", started_at=_now(), pid=os.getpid(), host=socket.gethostname(),
+                   versions=json.dumps(versions, sort_keys=True),
+                   config=json.dumps(record.config, sort_keys=True, default=str),  # Path -> str
+                   checkpoint=None if record.checkpoint is None else str(record.checkpoint))
+        with self._write():
+            if record.parent_run is not None:
+                self._status(record.parent_run, "parent_run")
+            return self.db.table("runs").insert(row).last_pk
+
+    def complete(self, run_id: int, metrics: dict[str, float],
+                 predictions: list[dict] | None = None) -> None:
+        """Store the result and mark the run complete, all or nothing: on any error the run
+        stays 'running' with no metrics, for the caller to fail(). A prediction has user_index
+        (row in the split), user_id, target_title, items (titles), scores (one per item) and
+        rank (1-based position of the target in items; None when missed)."""
+        with self._write():
+            if (status := self._status(run_id)) != "running":
+                raise ValueError(f"run {run_id} is {status!r}; only a running run completes")
+            if bad := {k: v for k, v in metrics.items() if not math.isfinite(v)}:
+                raise ValueError(f"metrics {bad}: must be finite numbers")
+            self.db.table("metrics").insert_all(
+                {"run_id": run_id, "name": k, "value": float(v)} for k, v in metrics.items())
+            # A generator: each row is checked and written inside this transaction.
+            self.db.table("predictions").insert_all(
+                _prediction_row(run_id, i, p) for i, p in enumerate(predictions or ()))
+            self.db.table("runs").update(run_id, {"status": "complete", "finished_at": _now()})
+
+    def fail(self, run_id: int, error: str) -> None:
+        with self._write():
+            if self._status(run_id) == "complete":
+                raise ValueError(f"run {run_id} is complete; a complete run is never failed")
+            self.db.table("runs").update(
+                run_id, {"status": "failed", "error": str(error), "finished_at": _now()})
+
+    def log_train(self, run_id: int, step: int, epoch: float, values: dict[str, float]) -> None:
+        rows = [{"run_id": run_id, "step": int(step), "epoch": float(epoch), "name": name,
+                 "value": None if math.isnan(v := float(x)) else v} for name, x in values.items()]
+        with self._write():
+            self.db.table("train_log").upsert_all(rows, pk=("run_id", "step", "name"))
+
+    def reap(self) -> int:
+        """Fail the running runs of THIS host whose process is gone; returns how many."""
+        with self._write():
+            dead = [r["id"] for r in self.db.table("runs").rows_where(
+                "status = ? AND host = ?", ["running", socket.gethostname()], select="id, pid")
+                if r["pid"] is not None and not _pid_alive(r["pid"])]
+            for run_id in dead:
+                self.db.table("runs").update(
+                    run_id, {"status": "failed", "error": DIED, "finished_at": _now()})
+        return len(dead)
+
+    def runs(self, dataset: str | None = None, model: str | None = None, kind: str | None = None,
+             train_method: str | None = None, decoding: str | None = None, status: str | None = None,
+             beta: float | None = None, alpha: float | None = None, seed: int | None = None,
+             split: str | None = None) -> list[dict]:
+        """Runs matching every filter given (None = any), oldest first, each with 'metrics'."""
+        values = (dataset, model, kind, train_method, decoding, status, beta, alpha, seed, split)
+        given = {k: v for k, v in zip(_FILTERS, values) if v is not None}
+        where = " AND ".join(f"{k} = ?" for k in given) or None  # our own column names only
+        rows = list(self.db.table("runs").rows_where(where, list(given.values()), order_by="id"))
+        for r in rows:
+            r.update(config=json.loads(r["config"]), versions=json.loads(r["versions"]),
+                     metrics={m["name"]: m["value"] for m in self.db.table("metrics").rows_where(
+                         "run_id = ?", [r["id"]], order_by="name")})
+        return rows
+
+    def predictions(self, run_id: int) -> list[dict]:
+        rows = list(self.db.table("predictions").rows_where("run_id = ?", [run_id], order_by="user_index"))
+        for r in rows:
+            r.update(items=json.loads(r["items"]), scores=json.loads(r["scores"]))
+        return rows
+
+    def train_log(self, run_id: int) -> list[dict]:
+        return list(self.db.table("train_log").rows_where("run_id = ?", [run_id], order_by="step, name"))
+
+
+def _prediction_row(run_id: int, i: int, p: dict) -> dict:
+    if missing := [k for k in ("user_index", "user_id", "target_title", "rank", "items", "scores")
+                   if k not in p]:
+        raise ValueError(f"prediction {i} lacks {', '.join(missing)}")
+    items, scores = list(p["items"]), [float(s) for s in p["scores"]]
+    rank = None if p["rank"] is None else operator.index(p["rank"])  # numpy ints too, no floats
+    if len(items) != len(scores):
+        raise ValueError(f"prediction {i}: {len(items)} items but {len(scores)} scores")
+    # items[rank - 1] must be the target itself: this catches a 0-based rank.
+    if rank is not None and not (1 <= rank <= len(items) and items[rank - 1] == p["target_title"]):
+        raise ValueError(f"prediction {i}: rank={rank} does not point at the target "
+                         f"{p['target_title']!r} in items (1-based; None when missed)")
+    return {"run_id": run_id, "user_index": operator.index(p["user_index"]),
+            "user_id": str(p["user_id"]), "target_title": p["target_title"], "rank": rank,
+            "items": json.dumps(items), "scores": json.dumps(scores)}
+
+
+def format_runs(rows: list[dict], metrics: Sequence[str] = ("hr@10", "ndcg@10")) -> str:
+    """A fixed-width table; 'method' is train_method/decoding, '-' for what is unset."""
+    header = ["id", "kind", "status", "dataset", "model", "method", "beta", "alpha", "seed", "split", *metrics]
+    table = [header] + [[
+        str(r["id"]), r["kind"], r["status"], r["dataset"], r["model"],
+        f"{r['train_method'] or '-'}/{r['decoding'] or '-'}",
+        *("-" if r[k] is None else f"{r[k]:g}" for k in ("beta", "alpha")), str(r["seed"]), r["split"],
+        *("-" if (v := r.get("metrics", {}).get(m)) is None else f"{v:.4f}" for m in metrics)] for r in rows]
+    widths = [max(len(line[c]) for line in table) for c in range(len(header))]
+    numeric = {0, 6, 7, 8, *range(10, len(header))}  # right-aligned, so decimals line up
+    return "\n".join("  ".join(cell.rjust(w) if c in numeric else cell.ljust(w)
+                               for c, (cell, w) in enumerate(zip(line, widths))).rstrip()
+                     for line in table)
+
+
+def summarize(rows: list[dict], metric: str) -> list[dict]:
+    """Mean and sample std (n - 1; None for one seed) of ``metric`` over seeds, per setting
+    (dataset, model, train_method, beta, decoding, alpha, split). Only complete runs with the
+    metric count; a seed run twice counts once, by its latest run, so a re-run replaces."""
+    by_seed: dict[tuple, dict[int, dict]] = {}
+    for r in sorted(rows, key=lambda r: r["id"]):
+        if r["status"] == "complete" and metric in r.get("metrics", {}):
+            by_seed.setdefault(tuple(r[k] for k in _GROUP), {})[r["seed"]] = r
+    out = []
+    for key in sorted(by_seed, key=lambda k: [(v is None, v) for v in k]):
+        seeds = sorted(by_seed[key])
+        values = [by_seed[key][s]["metrics"][metric] for s in seeds]
+        out.append({**dict(zip(_GROUP, key)), "metric": metric, "n": len(values), "seeds": seeds,
+                    "run_ids": [by_seed[key][s]["id"] for s in seeds], "mean": statistics.fmean(values),
+                    "std": statistics.stdev(values) if len(values) > 1 else None})
+    return out

@@ -1,0 +1,304 @@
+"""`igd train`: fine-tune an LLM recommender with SFT (BIGRec/D3), IGD-Tuning, Pos or CFT.
+
+The Hugging Face `Trainer` does the loop (devices, accelerate/DDP, checkpoints, early stopping
+on validation loss); igd only overrides `compute_loss` to apply per-token weights that come
+with the batch (Eq. 6-7), and `get_batch_samples` to hand it Eq. 7's denominator.
+
+Loss normalisation: the denominator sum(w) is taken over the label tokens of the WHOLE
+optimiser step (all gradient-accumulation micro-batches, all processes), so the result does
+not depend on how a batch is split (per-micro-batch sums over-weight micro-batches whose
+targets are mostly zero-IG). Micro-batch losses are then added, and multiplied by the number
+of processes because DDP averages gradients. Validation loss is plain CE (all weights 1) for
+every method, so early stopping compares like with like.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+
+from igd.checkpoint import check_output_dir, save_checkpoint
+from igd.data import Dataset, Sample, load_dataset
+from igd.examples import TargetTable, WeightSpec, build_examples, collate
+from igd.info_gain import build_ig_trie, title_counts
+from igd.loss import TRAIN_METHODS, cft_loss, label_weight_sum, weighted_cross_entropy
+from igd.models import (MODEL_KINDS, LoraSettings, TinyConfig, add_lora, build_tiny,
+                        compact_vocabulary, device_and_dtype, load_pretrained)
+from igd.templates import Template, target_ids
+from igd.tokenization import load_tokenizer
+from igd.versions import package_versions
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str
+    out: str
+    model: str = "tiny"  # tiny | smollm2-135m | a local HF model directory or Hub name
+    method: str = "sft"  # sft (BIGRec, D3) | igd | pos | cft
+    beta: float = 0.2  # weight of zero-IG tokens (igd) / last-token weight (pos, cft)
+    igd_weighting: str = "binary"  # binary (Eq. 6) | linear (appendix G)
+    cft_alpha: float = 0.1  # weight of CFT's counterfactual term
+    tokenizer: str = "qwen2.5"  # tiny only; pretrained models bring their own
+    finetune: str = "lora"  # pretrained only: lora | qlora | full
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    tiny: TinyConfig = field(default_factory=TinyConfig)
+    style: str = "plain"
+    preamble: str | None = None  # default: short for tiny, alpaca otherwise
+    category: str = "items"
+    unseen: str = "generable"
+    epochs: int = 3
+    patience: int = 1
+    learning_rate: float | None = None  # default 1e-3 for tiny, 1e-4 otherwise (paper)
+    batch_size: int = 16
+    grad_accum: int = 1
+    max_length: int = 512
+    max_steps: int = -1
+    max_train_rows: int | None = None  # the most recent rows: for demos and smoke tests
+    max_eval_rows: int | None = 2000
+    logging_steps: int = 50
+    seed: int = 0
+    train_on_valid: bool = False
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.method not in TRAIN_METHODS:
+            raise ValueError(f"method={self.method!r}: choose one of {', '.join(TRAIN_METHODS)}")
+        if not 0.0 <= self.beta <= 1.0:
+            raise ValueError(f"beta={self.beta}: must be in [0, 1]")
+        for name in ("epochs", "patience", "batch_size", "grad_accum", "logging_steps", "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.model == "tiny"
+
+    def template(self) -> Template:
+        preamble = self.preamble or ("short" if self.is_tiny else "alpaca")
+        return Template(style=self.style, category=self.category, preamble=preamble)
+
+
+def split_rows(dataset: Dataset, train_on_valid: bool) -> tuple[str, list[Sample], list[Sample]]:
+    """(training split name, training rows, early-stopping rows). With --train-on-valid the
+    chronologically last 10% of valid.csv is held out for early stopping (rows are sorted by
+    target time), and test.csv stays untouched for evaluation."""
+    name = dataset.training_split_name(train_on_valid)
+    if not train_on_valid:
+        return name, list(dataset.split("train")), list(dataset.split("valid"))
+    rows = list(dataset.split("valid"))
+    cut = int(len(rows) * 0.9)
+    return name, rows[:cut], rows[cut:]
+
+
+def _subsample(rows: list[Sample], n: int | None) -> list[Sample]:
+    if n is None or n >= len(rows):
+        return rows
+    step = len(rows) / n  # evenly spread, deterministic
+    return [rows[int(i * step)] for i in range(n)]
+
+
+class IGDTrainer(Trainer):
+    """`Trainer` whose loss reads per-token weights from the batch (a small override)."""
+
+    def __init__(self, *args, method: str, cft_alpha: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.method, self.cft_alpha = method, cft_alpha
+        self.loss_is_scaled_for_ga = True  # normalised by the whole step's sum(w) already
+        self._split_sums = torch.zeros(4, dtype=torch.float64)  # zero sum, n, nonzero sum, n
+
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        """The step's micro-batches and Eq. 7's denominator: sum(w) over all their label
+        tokens, summed over processes (replaces the Trainer's token count)."""
+        batches, _ = super().get_batch_samples(epoch_iterator, num_batches, device)
+        if not batches:
+            return batches, None
+        total = sum(label_weight_sum(b["labels"], b["token_weights"]) for b in batches).to(device)
+        if self.args.world_size > 1:
+            total = self.accelerator.gather(total.reshape(1)).sum()
+        return batches, total
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        weights, zero = inputs.pop("token_weights"), inputs.pop("zero_ig")
+        ref = {k: inputs.pop(k) for k in ("ref_input_ids", "ref_labels", "ref_attention_mask") if k in inputs}
+        labels = inputs.pop("labels")
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+        if not model.training:  # validation: plain CE for every method
+            loss, ce = weighted_cross_entropy(outputs.logits, labels, torch.ones_like(weights))
+        elif self.method == "cft":
+            ref_logits = model(input_ids=ref["ref_input_ids"], attention_mask=ref["ref_attention_mask"]).logits
+            loss, ce = cft_loss(outputs.logits, labels, weights, ref_logits, ref["ref_labels"],
+                                self.cft_alpha, total_weight=num_items_in_batch)
+        else:
+            loss, ce = weighted_cross_entropy(outputs.logits, labels, weights, total_weight=num_items_in_batch)
+        if model.training:
+            self._track(ce, labels, zero)
+            if num_items_in_batch is not None:
+                loss = loss * self.accelerator.num_processes  # DDP averages gradients
+        return (loss, outputs) if return_outputs else loss
+
+    def _track(self, ce, labels, zero) -> None:
+        mask = labels[:, 1:] != -100
+        z, nz = mask & zero[:, 1:], mask & ~zero[:, 1:]
+        ce = ce.detach().double().cpu()
+        self._split_sums += torch.stack([ce[z.cpu()].sum(), z.sum().cpu().double(),
+                                         ce[nz.cpu()].sum(), nz.sum().cpu().double()])
+
+    def log(self, logs: dict, *args, **kwargs) -> None:
+        if "loss" in logs and self._split_sums[1] + self._split_sums[3] > 0:
+            s = self._split_sums
+            logs["loss_zero_ig"] = float(s[0] / s[1]) if s[1] else float("nan")
+            logs["loss_nonzero_ig"] = float(s[2] / s[3]) if s[3] else float("nan")
+            self._split_sums = torch.zeros(4, dtype=torch.float64)
+        super().log(logs, *args, **kwargs)
+
+
+class StoreCallback(TrainerCallback):
+    """Writes every log line (loss, zero-/non-zero-IG loss, eval loss) to the run store."""
+
+    def __init__(self, store, run_id: int):
+        self.store, self.run_id = store, run_id
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            values = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+            self.store.log_train(self.run_id, state.global_step, float(state.epoch or 0), values)
+
+
+def prepare(config: TrainConfig):
+    """Dataset, model, tokenizer, template, IG trie and tokenised rows for `config`."""
+    dataset = load_dataset(config.data)
+    split, train_rows, eval_rows = split_rows(dataset, config.train_on_valid)
+    train_rows = _subsample(train_rows, config.max_train_rows)
+    eval_rows = _subsample(eval_rows, config.max_eval_rows)
+    template = config.template()
+    _, dtype = device_and_dtype()
+    if config.is_tiny:
+        base = load_tokenizer(config.tokenizer)
+        tokenizer = compact_vocabulary(base, vocabulary_texts(dataset, template))
+        model = build_tiny(tokenizer.vocab_size, config.tiny, tokenizer, config.seed)
+    else:
+        model, tokenizer = load_pretrained(config.model, config.finetune, dtype)
+        if config.finetune in ("lora", "qlora"):
+            model = add_lora(model, config.lora, quantized=config.finetune == "qlora")
+    counts = title_counts(train_rows, dataset.catalogue)
+    ig = build_ig_trie(dataset.catalogue, counts, tokenizer, template, config.unseen)
+    train_titles = sorted({dataset.catalogue.titles[s.target] for s in train_rows})
+    ig.check_targets(target_ids(tokenizer, template, train_titles))
+    spec = WeightSpec(config.method, config.beta if config.method != "sft" else 1.0,
+                      config.igd_weighting, float(ig.edge_ig.max()))
+    targets = TargetTable(ig, spec)
+    cft = config.method == "cft"
+    train_ex = build_examples(train_rows, dataset.catalogue, tokenizer, template, targets,
+                              config.max_length, with_reference=cft)
+    eval_ex = build_examples(eval_rows, dataset.catalogue, tokenizer, template, targets,
+                             config.max_length, with_reference=cft)
+    return dataset, split, model, tokenizer, template, ig, train_ex, eval_ex
+
+
+def vocabulary_texts(dataset: Dataset, template: Template) -> list[str]:
+    """Texts covering every token a prompt or target of this dataset can contain.
+
+    BPE pieces only depend on a title and the punctuation right around it, so encoding each
+    title at the start and end of a history (`prompt([t, t])`), each consecutive pair of
+    history titles in the middle, and each target suffices; encoding the ~100k full prompts
+    would take 10x longer. Anything else (a history typed in the app) still encodes: rare
+    unseen pieces map to `<unk>`.
+    """
+    titles = dataset.catalogue.titles
+    pairs = {(s.history[i], s.history[i + 1]) for rows in dataset.splits.values() for s in rows
+             for i in range(len(s.history) - 1)}
+    texts = [template.prompt([])]
+    texts += [template.prompt([t, t]) for t in dataset.catalogue.title_to_ids]
+    texts += [template.target_text(t) for t in dataset.catalogue.title_to_ids]
+    texts += [f', "{titles[a]}", "{titles[b]}", ' for a, b in sorted(pairs)]
+    return texts
+
+
+def train(config: TrainConfig, store=None) -> Path:
+    """Train, early-stop on validation loss, save the best model atomically; returns its path."""
+    out = Path(config.out)
+    check_output_dir(out, config.overwrite)
+    torch.manual_seed(config.seed)
+    dataset, split, model, tokenizer, template, ig, train_ex, eval_ex = prepare(config)
+    main_process = int(os.environ.get("RANK", "0")) == 0  # accelerate/torchrun set RANK
+    if store is not None and not main_process:
+        store = None  # one run per training, written by the main process only
+    run_id = _start_run(store, config, dataset, split) if store is not None else None
+    try:
+        trainer = _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id)
+        started = time.time()
+        result = trainer.train()
+        best = trainer.state.best_metric
+        meta = {"model": config.model, "finetune": "full" if config.is_tiny else config.finetune,
+                "train_method": config.method, "beta": config.beta, "seed": config.seed,
+                "dataset": dataset.name, "dataset_fingerprint": dataset.fingerprint,
+                "training_split": split, "train_on_valid": config.train_on_valid,
+                "train_rows": len(train_ex), "unseen": config.unseen,
+                "trie_fingerprint": ig.fingerprint, "best_eval_loss": best,
+                "epochs_run": trainer.state.epoch, "steps": trainer.state.global_step,
+                "config": _jsonable(asdict(config)), "versions": package_versions(),
+                "train_run": run_id}
+        if trainer.is_world_process_zero():
+            save_checkpoint(out, trainer.model, tokenizer, template, meta)
+            shutil.rmtree(trainer.args.output_dir, ignore_errors=True)  # intermediate checkpoints
+        if store is not None and trainer.is_world_process_zero():
+            metrics = {"train_loss": result.training_loss, "steps": trainer.state.global_step,
+                       "epochs": trainer.state.epoch, "train_seconds": time.time() - started}
+            if best is not None:
+                metrics["eval_loss"] = best
+            store.complete(run_id, metrics)
+    except BaseException as err:
+        if store is not None and run_id is not None:
+            store.fail(run_id, f"{type(err).__name__}: {err}")
+        raise
+    return out
+
+
+def _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id) -> IGDTrainer:
+    world = int(os.environ.get("WORLD_SIZE", "1"))  # set by accelerate launch / torchrun
+    multi_process = world > 1
+    steps_per_epoch = max(1, math.ceil(len(train_ex) / (config.batch_size * config.grad_accum * world)))
+    if config.max_steps > 0:
+        steps_per_epoch = min(steps_per_epoch, config.max_steps)
+    use_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    args = TrainingArguments(
+        output_dir=str(out.with_name(f".{out.name}.trainer")),
+        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate or (1e-3 if config.is_tiny else 1e-4),
+        num_train_epochs=config.epochs, max_steps=config.max_steps, warmup_steps=min(100, steps_per_epoch // 10),
+        eval_strategy="steps", eval_steps=steps_per_epoch, save_strategy="steps", save_steps=steps_per_epoch,
+        load_best_model_at_end=True, metric_for_best_model="eval_loss", greater_is_better=False,
+        save_total_limit=2, logging_steps=config.logging_steps, report_to=[], seed=config.seed,
+        data_seed=config.seed, remove_unused_columns=False, bf16=use_bf16,
+        use_cpu=not torch.cuda.is_available(), train_sampling_strategy="group_by_length",
+        ddp_backend="gloo" if multi_process and not torch.cuda.is_available() else None,
+        save_only_model=True)
+    callbacks = [EarlyStoppingCallback(early_stopping_patience=config.patience)]
+    if store is not None:
+        callbacks.append(StoreCallback(store, run_id))
+    return IGDTrainer(model=model, args=args, train_dataset=train_ex, eval_dataset=eval_ex,
+                      data_collator=collate(tokenizer.pad_token_id), callbacks=callbacks,
+                      method=config.method, cft_alpha=config.cft_alpha)
+
+
+def _start_run(store, config: TrainConfig, dataset: Dataset, split: str) -> int:
+    from igd.store import RunRecord
+
+    return store.start(RunRecord(
+        kind="train", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
+        model=config.model, seed=config.seed, split=split, train_method=config.method,
+        beta=config.beta if config.method != "sft" else None, checkpoint=str(config.out),
+        config=_jsonable(asdict(config)), versions=package_versions()))
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (_jsonable(v) if isinstance(v, dict) else list(v) if isinstance(v, tuple) else v)
+            for k, v in d.items()}
