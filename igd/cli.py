@@ -42,6 +42,124 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_config(args: argparse.Namespace, **overrides):
+    from igd.models import LoraSettings, TinyConfig
+    from igd.train import TrainConfig
+
+    fields = dict(
+        data=str(args.data), out=str(getattr(args, "out", "") or ""), model=args.model,
+        method=getattr(args, "method", "sft"), beta=getattr(args, "beta", 0.2),
+        igd_weighting=args.igd_weighting, cft_alpha=args.cft_alpha, tokenizer=args.tokenizer,
+        finetune=args.finetune, lora=LoraSettings(r=args.lora_r, alpha=args.lora_alpha),
+        tiny=TinyConfig(hidden_size=args.tiny_hidden, layers=args.tiny_layers),
+        style=args.style, preamble=args.preamble, category=args.category, unseen=args.unseen,
+        epochs=args.epochs, patience=args.patience, learning_rate=args.lr, batch_size=args.batch_size,
+        grad_accum=args.grad_accum, max_length=args.max_length, max_steps=args.max_steps,
+        max_train_rows=args.max_train_rows, max_eval_rows=args.max_eval_rows,
+        logging_steps=args.logging_steps, seed=getattr(args, "seed", 0),
+        train_on_valid=args.train_on_valid, overwrite=getattr(args, "overwrite", False))
+    fields.update(overrides)
+    return TrainConfig(**fields)
+
+
+def _store(args: argparse.Namespace):
+    from igd.store import RunStore
+
+    return RunStore(args.db) if args.db else None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from igd.train import train
+
+    path = train(_train_config(args), _store(args))
+    print(f"checkpoint: {path}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from igd.decode import DecodeConfig
+    from igd.evaluate import EvalConfig, evaluate
+
+    cfg = EvalConfig(split=args.split, max_users=args.max_users,
+                     decode=DecodeConfig(method=args.decoding, alpha=args.alpha,
+                                         num_beams=args.beams, batch_size=args.batch_size))
+    metrics = evaluate(args.checkpoint, args.data, cfg, _store(args), seed=args.seed)
+    if metrics:  # only the main process prints
+        print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from igd.store import RunStore, format_runs
+
+    if not Path(args.db).exists():
+        raise FileNotFoundError(f"{args.db} does not exist; run `igd train`/`igd evaluate` with --db {args.db}")
+    store = RunStore(args.db)
+    store.reap()  # runs whose process died (kill -9) are shown as failed, never complete
+    rows = store.runs(dataset=args.dataset, model=args.model, kind=args.kind, status=args.status,
+                      decoding=args.decoding, train_method=args.train_method)
+    metrics = tuple(m.strip() for m in args.metrics.split(","))
+    print(json.dumps(rows, indent=2, default=str) if args.json else format_runs(rows, metrics))
+    return 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from igd.experiment import ExperimentConfig, run_experiment
+    from igd.store import RunStore, format_runs
+
+    cfg = ExperimentConfig(
+        base=_train_config(args, out=""), methods=tuple(_list(args.methods, str)),
+        seeds=tuple(_list(args.seeds, int)), betas=tuple(_list(args.beta, float)),
+        alphas=tuple(_list(args.alpha, float)), out_dir=str(args.out_dir), split=args.split,
+        max_users=args.max_users, num_beams=args.beams, batch_size=args.decode_batch_size)
+    store = RunStore(args.db)
+    run_experiment(cfg, store)
+    print(format_runs(store.runs(kind=None)))
+    return 0
+
+
+def _list(text: str, cast):
+    try:
+        return [cast(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"cannot read {text!r} as a comma-separated list of {cast.__name__}") from None
+
+
+def _training_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
+    p.add_argument("--model", default="tiny",
+                   help="tiny (from scratch, default), smollm2-135m (LoRA), or a local HF model directory")
+    p.add_argument("--igd-weighting", choices=("binary", "linear"), default="binary",
+                   help="IGD-Tuning weights: binary beta/1 (Eq. 6, default) or linear (appendix G)")
+    p.add_argument("--cft-alpha", type=float, default=0.1, help="CFT's counterfactual weight (default 0.1)")
+    p.add_argument("--tokenizer", default="qwen2.5", help="tokenizer of the tiny model (default qwen2.5)")
+    p.add_argument("--finetune", choices=("lora", "qlora", "full"), default="lora",
+                   help="pretrained models: LoRA (default), 4-bit QLoRA (CUDA + bitsandbytes) or full")
+    p.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default 8)")
+    p.add_argument("--lora-alpha", type=int, default=16, help="LoRA alpha (default 16)")
+    p.add_argument("--tiny-hidden", type=int, default=128, help="tiny model width (default 128)")
+    p.add_argument("--tiny-layers", type=int, default=2, help="tiny model layers (default 2)")
+    p.add_argument("--style", choices=("plain", "quoted"), default="plain", help="target text style")
+    p.add_argument("--preamble", choices=("alpaca", "short"), default=None,
+                   help="prompt boilerplate (default: short for tiny, alpaca otherwise)")
+    p.add_argument("--category", default="items", help="noun used in the prompt, e.g. movies")
+    p.add_argument("--unseen", choices=("generable", "excluded"), default="generable",
+                   help="items never seen as training targets (see README)")
+    p.add_argument("--epochs", type=int, default=3, help="maximum epochs (default 3)")
+    p.add_argument("--patience", type=int, default=1, help="early-stopping patience in epochs (default 1)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 tiny, 1e-4 otherwise)")
+    p.add_argument("--batch-size", type=int, default=16, help="per-device batch size (default 16)")
+    p.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps (default 1)")
+    p.add_argument("--max-length", type=int, default=512, help="max tokens per row; oldest history dropped")
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (demos)")
+    p.add_argument("--max-train-rows", type=int, default=None, help="train on this many rows (evenly spread)")
+    p.add_argument("--max-eval-rows", type=int, default=2000, help="validation rows for early stopping")
+    p.add_argument("--logging-steps", type=int, default=50, help="log (and store) losses every N steps")
+    p.add_argument("--train-on-valid", action="store_true",
+                   help="datasets without train.csv: train on valid.csv (last 10%% early-stops), test on test.csv")
+    p.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="igd", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -77,6 +195,53 @@ def build_parser() -> argparse.ArgumentParser:
                     help="take priors from valid.csv (for datasets without train.csv; evaluate on test)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
     st.set_defaults(func=cmd_stats)
+
+    tr = sub.add_parser("train", help="fine-tune with sft (BIGRec/D3), igd, pos or cft")
+    _training_options(tr)
+    tr.add_argument("--out", type=Path, required=True, help="checkpoint directory")
+    tr.add_argument("--method", choices=("sft", "igd", "pos", "cft"), default="sft", help="training loss")
+    tr.add_argument("--beta", type=float, default=0.2, help="zero-IG token weight (igd) / last weight (pos, cft)")
+    tr.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    tr.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint at --out")
+    tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="HR@K, NDCG@K, FWR, ISE of a checkpoint with a decoding method")
+    ev.add_argument("--checkpoint", type=Path, required=True, help="directory written by `igd train`")
+    ev.add_argument("--data", type=Path, required=True, help="dataset directory the checkpoint was trained on")
+    ev.add_argument("--decoding", choices=("bigrec", "d3", "igd"), default="igd", help="decoding method")
+    ev.add_argument("--alpha", type=float, default=0.2, help="IGD-Decoding alpha (default 0.2)")
+    ev.add_argument("--split", choices=("valid", "test"), default="test", help="split to evaluate")
+    ev.add_argument("--beams", type=int, default=10, help="beams = list length (default 10)")
+    ev.add_argument("--batch-size", type=int, default=16, help="prompts per generate() call")
+    ev.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
+    ev.add_argument("--seed", type=int, default=None, help="seed recorded with the run (default: the checkpoint's)")
+    ev.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
+    ev.set_defaults(func=cmd_evaluate)
+
+    ru = sub.add_parser("runs", help="list and compare stored runs")
+    ru.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db)")
+    ru.add_argument("--dataset", default=None, help="only this dataset")
+    ru.add_argument("--model", default=None, help="only this model")
+    ru.add_argument("--kind", choices=("train", "eval", "baseline"), default=None, help="only this kind")
+    ru.add_argument("--status", choices=("running", "complete", "failed"), default=None, help="only this status")
+    ru.add_argument("--decoding", default=None, help="only this decoding method")
+    ru.add_argument("--train-method", default=None, help="only this training method")
+    ru.add_argument("--metrics", default="hr@10,ndcg@10", help="columns to show (default hr@10,ndcg@10)")
+    ru.add_argument("--json", action="store_true", help="print JSON")
+    ru.set_defaults(func=cmd_runs)
+
+    ex = sub.add_parser("experiment", help="train once per need, decode with each method, store every run")
+    _training_options(ex)
+    ex.add_argument("--methods", default="bigrec,d3,igd", help="comma list of bigrec,d3,igd")
+    ex.add_argument("--seeds", default="0,1,2", help="comma list of seeds (default 0,1,2)")
+    ex.add_argument("--beta", default="0.2", help="IGD-Tuning beta, or a comma list to select on valid")
+    ex.add_argument("--alpha", default="0.2", help="IGD-Decoding alpha, or a comma list to select on valid")
+    ex.add_argument("--out-dir", type=Path, default=Path("checkpoints"), help="where checkpoints go")
+    ex.add_argument("--split", choices=("valid", "test"), default="test", help="final evaluation split")
+    ex.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
+    ex.add_argument("--beams", type=int, default=10, help="beams = list length (default 10)")
+    ex.add_argument("--decode-batch-size", type=int, default=16, help="prompts per generate() call")
+    ex.set_defaults(func=cmd_experiment)
     return parser
 
 

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 SPLITS = ("train", "valid", "test")
 INFO_FILE = "info.txt"
@@ -115,6 +115,16 @@ class Dataset:
             return "valid"
         self.split("train")
         return "train"
+
+
+def evenly_spaced(rows: Sequence[Sample], n: int | None) -> list[Sample]:
+    """`n` rows spread evenly over `rows` (all when n is None or larger): a deterministic,
+    time-representative subsample for demos and smoke runs (rows are in time order)."""
+    rows = list(rows)
+    if n is None or n >= len(rows):
+        return rows
+    step = len(rows) / n
+    return [rows[int(i * step)] for i in range(n)]
 
 
 def _missing_split_fix(name: str) -> str:

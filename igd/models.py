@@ -28,10 +28,11 @@ FINETUNE_MODES = ("lora", "qlora", "full")
 class TinyConfig:
     """A small Qwen2-architecture decoder trained from scratch (vocab compacted)."""
 
-    hidden_size: int = 192
-    layers: int = 3
+    # Sized for 2 CPU cores: ~15k training tokens/s, one MovieLens-100K epoch in ~10 min.
+    hidden_size: int = 128
+    layers: int = 2
     heads: int = 4
-    intermediate_size: int = 512
+    intermediate_size: int = 384
     max_positions: int = 1024
 
     def __post_init__(self) -> None:

@@ -25,7 +25,7 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 
 from igd.checkpoint import check_output_dir, save_checkpoint
-from igd.data import Dataset, Sample, load_dataset
+from igd.data import Dataset, Sample, evenly_spaced, load_dataset
 from igd.examples import TargetTable, WeightSpec, build_examples, collate
 from igd.info_gain import build_ig_trie, title_counts
 from igd.loss import TRAIN_METHODS, cft_loss, label_weight_sum, weighted_cross_entropy
@@ -95,13 +95,6 @@ def split_rows(dataset: Dataset, train_on_valid: bool) -> tuple[str, list[Sample
     rows = list(dataset.split("valid"))
     cut = int(len(rows) * 0.9)
     return name, rows[:cut], rows[cut:]
-
-
-def _subsample(rows: list[Sample], n: int | None) -> list[Sample]:
-    if n is None or n >= len(rows):
-        return rows
-    step = len(rows) / n  # evenly spread, deterministic
-    return [rows[int(i * step)] for i in range(n)]
 
 
 class IGDTrainer(Trainer):
@@ -175,8 +168,8 @@ def prepare(config: TrainConfig):
     """Dataset, model, tokenizer, template, IG trie and tokenised rows for `config`."""
     dataset = load_dataset(config.data)
     split, train_rows, eval_rows = split_rows(dataset, config.train_on_valid)
-    train_rows = _subsample(train_rows, config.max_train_rows)
-    eval_rows = _subsample(eval_rows, config.max_eval_rows)
+    train_rows = evenly_spaced(train_rows, config.max_train_rows)
+    eval_rows = evenly_spaced(eval_rows, config.max_eval_rows)
     template = config.template()
     _, dtype = device_and_dtype()
     if config.is_tiny:
@@ -243,7 +236,7 @@ def train(config: TrainConfig, store=None) -> Path:
                 "train_rows": len(train_ex), "unseen": config.unseen,
                 "trie_fingerprint": ig.fingerprint, "best_eval_loss": best,
                 "epochs_run": trainer.state.epoch, "steps": trainer.state.global_step,
-                "config": _jsonable(asdict(config)), "versions": package_versions(),
+                "config": config_dict(config), "versions": package_versions(),
                 "train_run": run_id}
         if trainer.is_world_process_zero():
             save_checkpoint(out, trainer.model, tokenizer, template, meta)
@@ -296,7 +289,12 @@ def _start_run(store, config: TrainConfig, dataset: Dataset, split: str) -> int:
         kind="train", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
         model=config.model, seed=config.seed, split=split, train_method=config.method,
         beta=config.beta if config.method != "sft" else None, checkpoint=str(config.out),
-        config=_jsonable(asdict(config)), versions=package_versions()))
+        config=config_dict(config), versions=package_versions()))
+
+
+def config_dict(config: TrainConfig) -> dict:
+    """The config as JSON-ready data (recorded with the checkpoint and the run)."""
+    return _jsonable(asdict(config))
 
 
 def _jsonable(d: dict) -> dict:

@@ -1,0 +1,179 @@
+"""`igd evaluate`: decode every user of a split with BIGRec / D3 / IGD and score the lists.
+
+Users are sharded over processes (`accelerate launch`): each process decodes a contiguous
+slice (accelerate's split_between_processes: no user dropped or duplicated) and the main
+process gathers, computes the metrics and writes the run in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from tqdm.auto import tqdm
+
+from igd.checkpoint import Checkpoint, load_checkpoint
+from igd.data import Dataset, Sample, evenly_spaced, load_dataset
+from igd.decode import DecodeConfig, recommend_batch
+from igd.info_gain import IGTrie, build_ig_trie, title_counts
+from igd.metrics import rank_of, summarize
+from igd.templates import prompt_ids_batch
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    split: str = "test"
+    max_users: int | None = None  # evenly spread subsample, for demos
+    decode: DecodeConfig = DecodeConfig()
+
+    def __post_init__(self) -> None:
+        if self.max_users is not None and self.max_users < 1:
+            raise ValueError(f"max_users={self.max_users}: must be >= 1")
+
+
+def training_rows_of(ck: Checkpoint, dataset: Dataset) -> list[Sample]:
+    """The exact rows the checkpoint was trained on (its item priors come from them)."""
+    from igd.train import split_rows
+
+    _, rows, _ = split_rows(dataset, bool(ck.meta.get("train_on_valid")))
+    return evenly_spaced(rows, ck.meta.get("config", {}).get("max_train_rows"))
+
+
+def checkpoint_trie(ck: Checkpoint, dataset: Dataset) -> IGTrie:
+    """Rebuild the checkpoint's IG trie on `dataset`; refuse a dataset it was not trained on."""
+    counts = title_counts(training_rows_of(ck, dataset), dataset.catalogue)
+    ig = build_ig_trie(dataset.catalogue, counts, ck.tokenizer, ck.template, ck.meta.get("unseen", "generable"))
+    if ck.meta.get("trie_fingerprint") not in (None, ig.fingerprint):
+        raise ValueError(f"{dataset.root} gives a different item trie than the one checkpoint "
+                         f"{ck.path} was trained with (dataset {ck.meta.get('dataset')!r}, "
+                         f"fingerprint {str(ck.meta.get('dataset_fingerprint'))[:12]}); evaluate on that dataset")
+    return ig
+
+
+def decode_users(ck: Checkpoint, ig: IGTrie, dataset: Dataset, rows: Sequence[Sample],
+                 cfg: DecodeConfig, progress: bool = True) -> tuple[list[dict], int]:
+    """Top lists for `rows` (in order). Prompts are sorted by length inside each call's batch
+    so left padding stays small; results are returned in the input order."""
+    titles = dataset.catalogue.titles
+    histories = [[titles[i] for i in s.history] for s in rows]
+    prompts = prompt_ids_batch(ck.tokenizer, ck.template, histories)
+    order = sorted(range(len(rows)), key=lambda i: len(prompts[i]))
+    results: list[dict | None] = [None] * len(rows)
+    invalid = 0
+    bar = tqdm(total=len(rows), desc=f"decode {cfg.method}", disable=not progress)
+    for start in range(0, len(order), cfg.batch_size):
+        chunk = order[start:start + cfg.batch_size]
+        recs, bad = recommend_batch(ck.model, ig, [prompts[i] for i in chunk], cfg, ck.tokenizer.pad_token_id)
+        invalid += bad
+        for i, rec in zip(chunk, recs):
+            results[i] = {"items": [r.title for r in rec], "scores": [r.score for r in rec]}
+        bar.update(len(chunk))
+    bar.close()
+    return results, invalid  # type: ignore[return-value]
+
+
+def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=None,
+             seed: int | None = None) -> dict:
+    """Decode, score and (on the main process) store one evaluation run; returns the metrics."""
+    from accelerate import PartialState
+    from accelerate.utils import gather_object
+
+    state = PartialState()
+    ck = load_checkpoint(checkpoint, device=state.device)
+    dataset = load_dataset(data)
+    ig = checkpoint_trie(ck, dataset)
+    rows = evenly_spaced(list(dataset.split(cfg.split)), cfg.max_users)
+    run_id = _start(store, ck, dataset, cfg, seed) if store is not None and state.is_main_process else None
+    try:
+        started = time.time()
+        indices = list(range(len(rows)))
+        with state.split_between_processes(indices) as mine:
+            local, bad = decode_users(ck, ig, dataset, [rows[i] for i in mine], cfg.decode,
+                                      progress=state.is_local_main_process)
+            shard = [(i, r) for i, r in zip(mine, local)]
+        gathered = gather_object([(shard, bad)])
+        if not state.is_main_process:
+            return {}
+        by_index = dict(pair for part, _ in gathered for pair in part)
+        if sorted(by_index) != indices:
+            raise RuntimeError(f"sharding lost or duplicated users: {len(by_index)} of {len(indices)}")
+        invalid = sum(b for _, b in gathered)
+        metrics, predictions = _score(rows, dataset, [by_index[i] for i in indices], cfg, invalid)
+        metrics["seconds"] = time.time() - started
+        if store is not None:
+            store.complete(run_id, metrics, predictions)
+        return metrics
+    except BaseException as err:
+        if run_id is not None:
+            store.fail(run_id, f"{type(err).__name__}: {err}")
+        raise
+
+
+def _score(rows, dataset, results, cfg: EvalConfig, invalid: int) -> tuple[dict, list[dict]]:
+    titles = dataset.catalogue.titles
+    ranks = [rank_of(titles[s.target], r["items"]) for s, r in zip(rows, results)]
+    metrics = summarize(ranks, [r["items"] for r in results], [r["scores"] for r in results],
+                        cfg.decode.num_beams, invalid)
+    predictions = [{"user_index": i, "user_id": s.user_id, "target_title": titles[s.target], "rank": rank,
+                    "items": r["items"], "scores": r["scores"]}
+                   for i, (s, r, rank) in enumerate(zip(rows, results, ranks))]
+    return metrics, predictions
+
+
+def _start(store, ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None) -> int:
+    from igd.store import RunRecord
+
+    meta = ck.meta
+    return store.start(RunRecord(
+        kind="eval", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
+        model=meta.get("model", "?"), seed=int(seed if seed is not None else meta.get("seed", 0)),
+        split=cfg.split, train_method=meta.get("train_method"),
+        beta=meta.get("beta") if meta.get("train_method") != "sft" else None,
+        decoding=cfg.decode.method, alpha=cfg.decode.alpha if cfg.decode.method == "igd" else None,
+        checkpoint=str(ck.path), parent_run=_parent(store, meta.get("train_run"), ck.path),
+        config={"num_beams": cfg.decode.num_beams, "batch_size": cfg.decode.batch_size,
+                "max_users": cfg.max_users, "checkpoint_meta": {k: meta[k] for k in (
+                    "trie_fingerprint", "training_split", "train_rows", "best_eval_loss") if k in meta}}))
+
+
+def _parent(store, run_id: int | None, path: Path) -> int | None:
+    """The training run of this checkpoint, if it was recorded in this same store."""
+    if run_id is None:
+        return None
+    match = [r for r in store.runs(kind="train") if r["id"] == run_id]
+    return run_id if match and Path(match[0]["checkpoint"] or "").resolve() == Path(path).resolve() else None
+
+
+def evaluate_most_popular(data: str | Path, split: str = "test", train_on_valid: bool = False,
+                          max_users: int | None = None, k: int = 10, store=None) -> dict:
+    """The most-popular baseline: the k titles most often a training target, for every user."""
+    from collections import Counter
+
+    from igd.train import split_rows
+
+    dataset = load_dataset(data)
+    train_split, train_rows, _ = split_rows(dataset, train_on_valid)
+    rows = evenly_spaced(list(dataset.split(split)), max_users)
+    counts = Counter(dataset.catalogue.titles[s.target] for s in train_rows)
+    top = counts.most_common(k)
+    run_id = None
+    if store is not None:
+        from igd.store import RunRecord
+
+        run_id = store.start(RunRecord(
+            kind="baseline", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
+            model="most_popular", seed=0, split=split, decoding="most_popular",
+            config={"k": k, "training_split": train_split, "max_users": max_users}))
+    try:
+        result = {"items": [t for t, _ in top], "scores": [float(c) for _, c in top]}
+        cfg = EvalConfig(split=split, max_users=max_users, decode=DecodeConfig(method="d3", num_beams=k))
+        metrics, predictions = _score(rows, dataset, [result] * len(rows), cfg, 0)
+        if store is not None:
+            store.complete(run_id, metrics, predictions)
+        return metrics
+    except BaseException as err:
+        if run_id is not None:
+            store.fail(run_id, f"{type(err).__name__}: {err}")
+        raise
