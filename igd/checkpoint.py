@@ -13,7 +13,7 @@ from pathlib import Path
 
 from igd.models import CompactTokenizer, device_and_dtype, load_pretrained
 from igd.templates import Template
-from igd.tokenization import HFTokenizer, Tokenizer, load_tokenizer
+from igd.tokenization import Tokenizer, load_tokenizer
 
 META = "igd_checkpoint.json"
 
@@ -44,8 +44,6 @@ def save_checkpoint(out: Path, model, tokenizer: Tokenizer, template: Template, 
     tmp.mkdir(parents=True)
     model.save_pretrained(tmp / "model")  # safetensors; only the adapter for a PEFT model
     base = tokenizer.base if isinstance(tokenizer, CompactTokenizer) else tokenizer
-    if not isinstance(base, HFTokenizer):
-        raise ValueError(f"tokenizer {base.name!r} cannot be saved with a checkpoint")
     base.save(tmp / "tokenizer")
     if isinstance(tokenizer, CompactTokenizer):
         (tmp / "vocab.json").write_text(json.dumps([int(i) for i in tokenizer.keep]))

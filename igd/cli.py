@@ -108,7 +108,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from igd.store import RunStore, format_runs
 
     cfg = ExperimentConfig(
-        base=_train_config(args, out=""), methods=tuple(_list(args.methods, str)),
+        base=_train_config(args, out="", beta=1.0), methods=tuple(_list(args.methods, str)),
         seeds=tuple(_list(args.seeds, int)), betas=tuple(_list(args.beta, float)),
         alphas=tuple(_list(args.alpha, float)), out_dir=str(args.out_dir), split=args.split,
         max_users=args.max_users, num_beams=args.beams, batch_size=args.decode_batch_size)

@@ -21,6 +21,7 @@ from igd.info_gain import IGTrie
 
 DECODINGS = ("bigrec", "d3", "igd")
 LENGTH_PENALTY = {"bigrec": 1.0, "d3": 0.0, "igd": 0.0}
+_HF_UNFILLED = -1e9  # the score HF beam search gives beams and slots it could not fill
 
 
 @dataclass(frozen=True)
@@ -144,20 +145,25 @@ def recommend_batch(model, ig: IGTrie, prompts: Sequence[Sequence[int]], cfg: De
                          logits_processor=LogitsProcessorList([processor]))
     generated = out.sequences[:, input_ids.shape[1]:].cpu().numpy()
     scores = out.sequences_scores.float().cpu().numpy()
+    # HF marks what it could not fill with a score of -1e9 (divided by the length for bigrec):
+    # never-filled slots (generated = fill tokens), and copies of real beams that started at
+    # -1e9 (beams 1.. of step 0) when fewer than `num_beams` prefixes exist. Real scores are
+    # sums of log-probs, orders of magnitude above this floor.
+    padding = ~np.isfinite(scores) | (scores <= _HF_UNFILLED / (2 * gen_cfg.max_new_tokens))
     results, invalid = [], 0
     for i in range(len(prompts)):
-        rows = range(i * cfg.num_beams, (i + 1) * cfg.num_beams)
-        recs, bad = _to_recommendations(ig, generated[list(rows)], scores[list(rows)])
+        rows = list(range(i * cfg.num_beams, (i + 1) * cfg.num_beams))
+        recs, bad = _to_recommendations(ig, generated[rows], scores[rows], padding[rows])
         results.append(recs)
         invalid += bad
     return results, invalid
 
 
-def _to_recommendations(ig: IGTrie, generated: np.ndarray, scores: np.ndarray
+def _to_recommendations(ig: IGTrie, generated: np.ndarray, scores: np.ndarray, padding: np.ndarray
                         ) -> tuple[list[Recommendation], int]:
     recs, invalid = [], 0
-    for seq, score in zip(generated, scores):
-        if not np.isfinite(score):  # a padding beam (fewer valid items than beams): dropped
+    for seq, score, pad in zip(generated, scores, padding):
+        if pad:  # a padding beam (fewer valid items than beams): dropped, not invalid
             continue
         title = ig.title_of(seq.tolist())
         if title is None:

@@ -61,6 +61,7 @@ class Tokenizer(Protocol):
     def encode(self, text: str) -> list[int]: ...  # no special tokens
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]: ...
     def decode(self, ids: Sequence[int]) -> str: ...
+    def save(self, folder: Path) -> None: ...  # load_tokenizer(folder) restores it
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,11 @@ class CharTokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         return "".join(chr(i) for i in ids if i not in (self.eos_token_id, self.pad_token_id))
+
+    def save(self, folder: Path) -> None:
+        """A checkpoint's tokenizer folder: `load_tokenizer(folder)` gives this tokenizer back."""
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / ROLES_FILE).write_text(json.dumps({"name": "char"}) + "\n")
 
 
 class HFTokenizer:
@@ -184,10 +190,12 @@ def _cached(name: str, build, add_bos: bool = False) -> HFTokenizer:
     return _from_folder(folder)
 
 
-def _from_folder(folder: Path) -> HFTokenizer:
+def _from_folder(folder: Path) -> Tokenizer:
     from tokenizers import Tokenizer as Backend
 
     record = json.loads((folder / ROLES_FILE).read_text())
+    if record.get("name") == "char":
+        return CharTokenizer()
     roles = {r: record.get(r) for r in ("eos_token", "pad_token", "bos_token")}
     backend = Backend.from_file(str(folder / "tokenizer.json"))
     return HFTokenizer(backend, record.get("name", folder.name), roles, bool(record.get("add_bos")))

@@ -1,0 +1,132 @@
+"""End-to-end: igd train -> igd evaluate -> igd runs -> igd experiment, on a tiny catalogue
+with the character tokenizer and a 1-layer model (seconds, not minutes)."""
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from igd.cli import main
+from igd.store import RunStore
+
+pytestmark = pytest.mark.slow
+
+TITLES = ["apple", "apricot", "banana", "band", "bandana", "cherry", "kiwi", "lime", "lemon",
+          "mango", "melon", "apple pie", "kiwi"]  # "kiwi" twice: one path, two ids
+TINY = ["--tokenizer", "char", "--tiny-hidden", "32", "--tiny-layers", "1", "--batch-size", "8",
+        "--logging-steps", "2", "--category", "fruits"]
+
+
+def write_dataset(root: Path, users: int = 24, seed: int = 0) -> Path:
+    """Users walk the catalogue in a fixed cycle (learnable) from random starts; rows are
+    sliding windows split chronologically 80/10/10 like the D3 protocol."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True)
+    (root / "info.txt").write_text("".join(f"{t}\t{i}\n" for i, t in enumerate(TITLES)))
+    rows = []
+    for u in range(users):
+        start = rng.randrange(len(TITLES))
+        seq = [(start + 2 * k) % len(TITLES) for k in range(8)]
+        for k in range(1, len(seq)):
+            rows.append((1000 * k + u, f"u{u}", seq[max(0, k - 10):k], seq[k]))
+    rows.sort()
+    n = len(rows)
+    parts = {"train": rows[: int(0.8 * n)], "valid": rows[int(0.8 * n): int(0.9 * n)],
+             "test": rows[int(0.9 * n):]}
+    for name, part in parts.items():
+        lines = ["user_id,history_item_id,item_id,timestamp"]
+        lines += [f'{u},"{h}",{t},{ts}' for ts, u, h, t in part]
+        (root / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    return root, write_dataset(root / "fruits")
+
+
+def test_train_evaluate_runs(workdir, capsys):
+    root, data = workdir
+    db, ckpt = str(root / "runs.db"), root / "ckpt-igd"
+    assert main(["train", "--data", str(data), "--out", str(ckpt), "--method", "igd", "--beta", "0.2",
+                 "--max-steps", "12", "--db", db, *TINY]) == 0
+    meta = json.loads((ckpt / "igd_checkpoint.json").read_text())
+    assert meta["train_method"] == "igd" and meta["trie_fingerprint"] and meta["steps"] == 12
+    assert (ckpt / "model" / "model.safetensors").exists()
+    for decoding in ("bigrec", "d3", "igd"):
+        assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--decoding", decoding,
+                     "--db", db]) == 0
+    store = RunStore(db)
+    evals = store.runs(kind="eval", status="complete")
+    assert [r["decoding"] for r in evals] == ["bigrec", "d3", "igd"]
+    test_rows = len((data / "test.csv").read_text().splitlines()) - 1
+    assert all(r["metrics"]["users"] == test_rows and r["metrics"]["invalid"] == 0 for r in evals)
+    assert len(store.predictions(evals[0]["id"])) == test_rows
+    train_run = store.runs(kind="train")[0]
+    names = {row["name"] for row in store.train_log(train_run["id"])}
+    assert {"loss", "loss_zero_ig", "loss_nonzero_ig", "eval_loss"} <= names
+    capsys.readouterr()
+    assert main(["runs", "--db", db, "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
+
+
+def test_existing_checkpoint_is_not_overwritten(workdir, capsys):
+    root, data = workdir
+    ckpt = root / "ckpt-igd"
+    assert main(["train", "--data", str(data), "--out", str(ckpt), "--max-steps", "2", "--db", "", *TINY]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_experiment_shares_the_sft_checkpoint(workdir):
+    root, data = workdir
+    db = str(root / "experiment.db")
+    args = ["experiment", "--data", str(data), "--methods", "bigrec,d3,igd", "--seeds", "0,1",
+            "--out-dir", str(root / "ckpts"), "--max-steps", "6", "--db", db, *TINY]
+    assert main(args) == 0
+    store = RunStore(db)
+    trains = store.runs(kind="train")
+    assert sorted((r["train_method"], r["seed"]) for r in trains) == [("igd", 0), ("igd", 1), ("sft", 0), ("sft", 1)]
+    evals = store.runs(kind="eval", status="complete")
+    assert sorted((r["decoding"], r["seed"]) for r in evals) == [
+        (d, s) for d in ("bigrec", "d3", "igd") for s in (0, 1)]
+    assert store.runs(kind="baseline")[0]["status"] == "complete"
+    assert main(args) == 0  # a second run reuses every checkpoint: no new training run
+    assert len(store.runs(kind="train")) == 4
+
+
+def test_beta_then_alpha_selection_on_valid(workdir):
+    root, data = workdir
+    db = str(root / "sweep.db")
+    assert main(["experiment", "--data", str(data), "--methods", "igd", "--seeds", "0", "--beta", "0.2,1.0",
+                 "--alpha", "0,0.4", "--out-dir", str(root / "sweep"), "--max-steps", "4", "--db", db, *TINY]) == 0
+    evals = RunStore(db).runs(kind="eval")
+    on_valid = [(r["beta"], r["alpha"]) for r in evals if r["split"] == "valid"]
+    assert on_valid[:2] == [(0.2, 0.0), (1.0, 0.0)]  # beta first, decoded as D3 (alpha 0)
+    assert sorted(a for _, a in on_valid[2:]) == [0.0, 0.4]  # then alpha with the chosen beta
+    assert [r["split"] for r in evals][-1] == "test"
+
+
+@pytest.mark.skipif(shutil.which("accelerate") is None and not os.environ.get("VIRTUAL_ENV"),
+                    reason="accelerate launcher not on PATH")
+def test_two_processes_with_accelerate(workdir):
+    root, data = workdir
+    db, ckpt = str(root / "ddp.db"), root / "ckpt-ddp"
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "igd"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([*launch, "train", "--data", str(data), "--out", str(ckpt), "--method", "igd",
+                    "--max-steps", "6", "--db", db, *TINY], check=True, env=env, timeout=600)
+    subprocess.run([*launch, "evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--decoding", "igd",
+                    "--db", db], check=True, env=env, timeout=600)
+    store = RunStore(db)
+    assert [r["status"] for r in store.runs(kind="train")] == ["complete"]  # one run, not one per rank
+    [run] = store.runs(kind="eval")
+    test_rows = len((data / "test.csv").read_text().splitlines()) - 1
+    assert run["status"] == "complete" and run["metrics"]["users"] == test_rows
+    assert sorted(p["user_index"] for p in store.predictions(run["id"])) == list(range(test_rows))
