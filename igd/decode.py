@@ -36,8 +36,10 @@ class DecodeConfig:
             raise ValueError(f"decoding {self.method!r}: choose one of {', '.join(DECODINGS)}")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha={self.alpha}: must be in [0, 1] (w_d = 1 - alpha * IG~ >= 0)")
-        if self.num_beams < 1 or self.batch_size < 1:
-            raise ValueError(f"num_beams={self.num_beams} and batch_size={self.batch_size} must be >= 1")
+        if self.num_beams < 2:  # with 1 beam HF runs greedy search, which returns no sequence scores
+            raise ValueError(f"num_beams={self.num_beams}: beam search needs >= 2 beams")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size={self.batch_size}: must be >= 1")
 
     @property
     def effective_alpha(self) -> float:

@@ -100,7 +100,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
         if sorted(by_index) != indices:
             raise RuntimeError(f"sharding lost or duplicated users: {len(by_index)} of {len(indices)}")
         invalid = sum(b for _, b in gathered)
-        metrics, predictions = _score(rows, dataset, [by_index[i] for i in indices], cfg, invalid)
+        metrics, predictions = _score(rows, dataset, [by_index[i] for i in indices], cfg, invalid, ig)
         metrics["seconds"] = time.time() - started
         if store is not None:
             store.complete(run_id, metrics, predictions)
@@ -111,14 +111,19 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
         raise
 
 
-def _score(rows, dataset, results, cfg: EvalConfig, invalid: int) -> tuple[dict, list[dict]]:
+def _score(rows, dataset, results, cfg: EvalConfig, invalid: int, ig: IGTrie | None = None
+           ) -> tuple[dict, list[dict]]:
     titles = dataset.catalogue.titles
-    ranks = [rank_of(titles[s.target], r["items"]) for s, r in zip(rows, results)]
+    # Spellings that tokenise alike (NFC) share one trie path, which decoding returns under its
+    # first spelling: compare the target under that spelling too.
+    same = {} if ig is None else {t: spellings[0] for spellings in ig.seq_titles for t in spellings}
+    targets = [same.get(titles[s.target], titles[s.target]) for s in rows]
+    ranks = [rank_of(t, r["items"]) for t, r in zip(targets, results)]
     metrics = summarize(ranks, [r["items"] for r in results], [r["scores"] for r in results],
                         cfg.decode.num_beams, invalid)
-    predictions = [{"user_index": i, "user_id": s.user_id, "target_title": titles[s.target], "rank": rank,
+    predictions = [{"user_index": i, "user_id": s.user_id, "target_title": t, "rank": rank,
                     "items": r["items"], "scores": r["scores"]}
-                   for i, (s, r, rank) in enumerate(zip(rows, results, ranks))]
+                   for i, (s, t, r, rank) in enumerate(zip(rows, targets, results, ranks))]
     return metrics, predictions
 
 
