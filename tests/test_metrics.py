@@ -93,4 +93,5 @@ def test_evaluation_ranks_a_target_spelled_differently_on_the_same_path():
     results = [{"items": ["Tea", composed], "scores": [-1.0, -2.0]}]
     metrics, predictions = _score([Sample("u", (), 1)], data, results, EvalConfig(), 0, ig)
     assert predictions[0]["rank"] == 2 and metrics["hr@3"] == 1.0
-    assert predictions[0]["target_title"] == decomposed  # reported as the dataset spells it
+    # reported under the trie path's spelling, so items[rank - 1] == target_title (the store checks it)
+    assert predictions[0]["target_title"] == composed
