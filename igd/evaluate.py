@@ -19,6 +19,7 @@ from igd.data import Dataset, Sample, evenly_spaced, load_dataset
 from igd.decode import DecodeConfig, recommend_batch
 from igd.info_gain import IGTrie, build_ig_trie, title_counts
 from igd.metrics import rank_of, summarize
+from igd.store import RunRecord, recorded_run
 from igd.templates import prompt_ids_batch
 
 
@@ -85,8 +86,8 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
     dataset = load_dataset(data)
     ig = checkpoint_trie(ck, dataset)
     rows = evenly_spaced(list(dataset.split(cfg.split)), cfg.max_users)
-    run_id = _start(store, ck, dataset, cfg, seed) if store is not None and state.is_main_process else None
-    try:
+    main_store = store if state.is_main_process else None  # one run, written by the main process
+    with recorded_run(main_store, lambda: _record(ck, dataset, cfg, seed, store)) as run_id:
         started = time.time()
         indices = list(range(len(rows)))
         with state.split_between_processes(indices) as mine:
@@ -105,10 +106,6 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
         if store is not None:
             store.complete(run_id, metrics, predictions)
         return metrics
-    except BaseException as err:
-        if run_id is not None:
-            store.fail(run_id, f"{type(err).__name__}: {err}")
-        raise
 
 
 def _score(rows, dataset, results, cfg: EvalConfig, invalid: int, ig: IGTrie | None = None
@@ -127,11 +124,9 @@ def _score(rows, dataset, results, cfg: EvalConfig, invalid: int, ig: IGTrie | N
     return metrics, predictions
 
 
-def _start(store, ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None) -> int:
-    from igd.store import RunRecord
-
+def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None, store) -> RunRecord:
     meta = ck.meta
-    return store.start(RunRecord(
+    return RunRecord(
         kind="eval", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
         model=meta.get("model", "?"), seed=int(seed if seed is not None else meta.get("seed", 0)),
         split=cfg.split, train_method=meta.get("train_method"),
@@ -140,7 +135,7 @@ def _start(store, ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int |
         checkpoint=str(ck.path), parent_run=_parent(store, meta.get("train_run"), ck.path),
         config={"num_beams": cfg.decode.num_beams, "batch_size": cfg.decode.batch_size,
                 "max_users": cfg.max_users, "checkpoint_meta": {k: meta[k] for k in (
-                    "trie_fingerprint", "training_split", "train_rows", "best_eval_loss") if k in meta}}))
+                    "trie_fingerprint", "training_split", "train_rows", "best_eval_loss") if k in meta}})
 
 
 def _parent(store, run_id: int | None, path: Path) -> int | None:
@@ -163,22 +158,14 @@ def evaluate_most_popular(data: str | Path, split: str = "test", train_on_valid:
     rows = evenly_spaced(list(dataset.split(split)), max_users)
     counts = Counter(dataset.catalogue.titles[s.target] for s in train_rows)
     top = counts.most_common(k)
-    run_id = None
-    if store is not None:
-        from igd.store import RunRecord
-
-        run_id = store.start(RunRecord(
-            kind="baseline", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
-            model="most_popular", seed=0, split=split, decoding="most_popular",
-            config={"k": k, "training_split": train_split, "max_users": max_users}))
-    try:
+    record = RunRecord(
+        kind="baseline", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
+        model="most_popular", seed=0, split=split, decoding="most_popular",
+        config={"k": k, "training_split": train_split, "max_users": max_users})
+    with recorded_run(store, lambda: record) as run_id:
         result = {"items": [t for t, _ in top], "scores": [float(c) for _, c in top]}
         cfg = EvalConfig(split=split, max_users=max_users, decode=DecodeConfig(method="d3", num_beams=k))
         metrics, predictions = _score(rows, dataset, [result] * len(rows), cfg, 0)
         if store is not None:
             store.complete(run_id, metrics, predictions)
         return metrics
-    except BaseException as err:
-        if run_id is not None:
-            store.fail(run_id, f"{type(err).__name__}: {err}")
-        raise

@@ -15,7 +15,7 @@ import os
 import socket
 import sqlite3
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -260,6 +260,19 @@ def _prediction_row(run_id: int, i: int, p: dict) -> dict:
     return {"run_id": run_id, "user_index": operator.index(p["user_index"]),
             "user_id": str(p["user_id"]), "target_title": p["target_title"], "rank": rank,
             "items": json.dumps(items), "scores": json.dumps(scores)}
+
+
+@contextmanager
+def recorded_run(store: "RunStore | None", record: Callable[[], RunRecord]) -> Iterator[int | None]:
+    """Start a run (when there is a store), yield its id, and mark it failed if the body raises.
+    The body completes the run itself: completion writes the metrics in one transaction."""
+    run_id = store.start(record()) if store is not None else None
+    try:
+        yield run_id
+    except BaseException as err:
+        if run_id is not None:
+            store.fail(run_id, f"{type(err).__name__}: {err}")
+        raise
 
 
 def format_runs(rows: list[dict], metrics: Sequence[str] = ("hr@10", "ndcg@10")) -> str:

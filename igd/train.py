@@ -31,6 +31,7 @@ from igd.info_gain import build_ig_trie, title_counts
 from igd.loss import TRAIN_METHODS, cft_loss, label_weight_sum, weighted_cross_entropy
 from igd.models import (MODEL_KINDS, LoraSettings, TinyConfig, add_lora, build_tiny,
                         compact_vocabulary, device_and_dtype, load_pretrained)
+from igd.store import RunRecord, recorded_run
 from igd.templates import Template, target_ids
 from igd.tokenization import load_tokenizer
 from igd.versions import package_versions
@@ -223,8 +224,7 @@ def train(config: TrainConfig, store=None) -> Path:
     main_process = int(os.environ.get("RANK", "0")) == 0  # accelerate/torchrun set RANK
     if store is not None and not main_process:
         store = None  # one run per training, written by the main process only
-    run_id = _start_run(store, config, dataset, split) if store is not None else None
-    try:
+    with recorded_run(store, lambda: _record(config, dataset, split)) as run_id:
         trainer = _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id)
         started = time.time()
         result = trainer.train()
@@ -247,10 +247,6 @@ def train(config: TrainConfig, store=None) -> Path:
             if best is not None:
                 metrics["eval_loss"] = best
             store.complete(run_id, metrics)
-    except BaseException as err:
-        if store is not None and run_id is not None:
-            store.fail(run_id, f"{type(err).__name__}: {err}")
-        raise
     return out
 
 
@@ -282,14 +278,12 @@ def _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id) ->
                       method=config.method, cft_alpha=config.cft_alpha)
 
 
-def _start_run(store, config: TrainConfig, dataset: Dataset, split: str) -> int:
-    from igd.store import RunRecord
-
-    return store.start(RunRecord(
+def _record(config: TrainConfig, dataset: Dataset, split: str) -> RunRecord:
+    return RunRecord(
         kind="train", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
         model=config.model, seed=config.seed, split=split, train_method=config.method,
         beta=config.beta if config.method != "sft" else None, checkpoint=str(config.out),
-        config=config_dict(config), versions=package_versions()))
+        config=config_dict(config), versions=package_versions())
 
 
 def config_dict(config: TrainConfig) -> dict:
