@@ -61,13 +61,20 @@ class TrieLogitsProcessor(LogitsProcessor):
     def __init__(self, ig: IGTrie, prompt_len: int, alpha: float = 0.0):
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha={alpha}: must be in [0, 1]")
+        self.ig = ig
+        self.edge_weight = torch.from_numpy(1.0 - alpha * ig.edge_ig_norm).float()
+        self._n_children = np.diff(ig.trie.child_ptr)
+        self._buf: torch.Tensor | None = None
+        self._written: torch.Tensor | None = None  # flat positions set on the last call
+        self.reset(prompt_len)
+
+    def reset(self, prompt_len: int) -> "TrieLogitsProcessor":
+        """Reuse this processor (and its buffer) for the next generate() call."""
         if prompt_len < 0:
             raise ValueError(f"prompt_len={prompt_len}: must be >= 0")
-        self.ig, self.prompt_len = ig, prompt_len
-        self.edge_weight = torch.from_numpy(1.0 - alpha * ig.edge_ig_norm).float()
+        self.prompt_len = prompt_len
         self._last: dict[bytes, int] = {}
-        self._buf: torch.Tensor | None = None
-        self._written: tuple[torch.Tensor, torch.Tensor] | None = None
+        return self
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         nodes = self.nodes(input_ids[:, self.prompt_len:].cpu().numpy())
@@ -75,15 +82,15 @@ class TrieLogitsProcessor(LogitsProcessor):
         # that already emitted EOS, which HF keeps running at -1e9 when too few live beams exist.
         alive = np.flatnonzero(nodes >= 0)
         alive = alive[~np.isin(nodes[alive], self.ig.trie.leaf)]
-        rows, tokens, edges = self.ig.trie.children(nodes[alive])
-        if len(np.unique(rows)) < len(alive):
+        if (self._n_children[nodes[alive]] == 0).any():
             raise RuntimeError("a beam inside the trie has no allowed next token: corrupt trie")
-        rows_t = torch.from_numpy(alive[rows]).to(scores.device)
-        toks_t = torch.from_numpy(tokens).to(scores.device)
+        rows, tokens, edges = self.ig.trie.children(nodes[alive])
+        flat = torch.from_numpy(alive[rows] * scores.shape[1] + tokens).to(scores.device)
         weights = self.edge_weight[torch.from_numpy(edges)].to(scores.device)
         buf = self._buffer(scores)
-        buf[rows_t, toks_t] = scores[rows_t, toks_t] * weights  # Eq. 8: w_d * log p
-        self._written = (rows_t, toks_t)
+        # Eq. 8: w_d * log p, on the allowed positions only (flat indices: one gather, one put)
+        buf.view(-1)[flat] = scores.reshape(-1)[flat] * weights
+        self._written = flat
         return buf
 
     def nodes(self, generated: np.ndarray) -> np.ndarray:
@@ -103,7 +110,7 @@ class TrieLogitsProcessor(LogitsProcessor):
         if self._buf is None or self._buf.shape != scores.shape or self._buf.device != scores.device:
             self._buf = torch.full_like(scores, float("-inf"))
         elif self._written is not None:
-            self._buf[self._written] = float("-inf")
+            self._buf.view(-1)[self._written] = float("-inf")
         return self._buf
 
 
@@ -136,12 +143,16 @@ def left_pad(prompts: Sequence[Sequence[int]], pad: int, device) -> tuple[torch.
 
 @torch.no_grad()
 def recommend_batch(model, ig: IGTrie, prompts: Sequence[Sequence[int]], cfg: DecodeConfig,
-                    pad_token_id: int) -> tuple[list[list[Recommendation]], int]:
+                    pad_token_id: int, processor: TrieLogitsProcessor | None = None
+                    ) -> tuple[list[list[Recommendation]], int]:
     """Top-`num_beams` distinct valid items per prompt, best first; and how many returned
-    sequences were invalid (not a complete trie path), which are dropped but counted."""
+    sequences were invalid (not a complete trie path), which are dropped but counted.
+    Pass the same `processor` for every batch to reuse its score buffer."""
     device = next(model.parameters()).device
     input_ids, mask = left_pad(prompts, pad_token_id, device)
-    processor = TrieLogitsProcessor(ig, input_ids.shape[1], cfg.effective_alpha)
+    if processor is None:
+        processor = TrieLogitsProcessor(ig, input_ids.shape[1], cfg.effective_alpha)
+    processor.reset(input_ids.shape[1])
     gen_cfg = generation_config(cfg, int(ig.trie.lengths.max()), ig.eos_token_id, pad_token_id)
     out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=gen_cfg,
                          logits_processor=LogitsProcessorList([processor]))

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from igd.checkpoint import Checkpoint, load_checkpoint
 from igd.data import Dataset, Sample, evenly_spaced, load_dataset
-from igd.decode import DecodeConfig, recommend_batch
+from igd.decode import DecodeConfig, TrieLogitsProcessor, recommend_batch
 from igd.info_gain import IGTrie, build_ig_trie, title_counts
 from igd.metrics import rank_of, summarize
 from igd.store import RunRecord, recorded_run
@@ -64,9 +64,11 @@ def decode_users(ck: Checkpoint, ig: IGTrie, dataset: Dataset, rows: Sequence[Sa
     results: list[dict | None] = [None] * len(rows)
     invalid = 0
     bar = tqdm(total=len(rows), desc=f"decode {cfg.method}", disable=not progress)
+    processor = TrieLogitsProcessor(ig, 0, cfg.effective_alpha)  # one score buffer for all batches
     for start in range(0, len(order), cfg.batch_size):
         chunk = order[start:start + cfg.batch_size]
-        recs, bad = recommend_batch(ck.model, ig, [prompts[i] for i in chunk], cfg, ck.tokenizer.pad_token_id)
+        recs, bad = recommend_batch(ck.model, ig, [prompts[i] for i in chunk], cfg,
+                                    ck.tokenizer.pad_token_id, processor)
         invalid += bad
         for i, rec in zip(chunk, recs):
             results[i] = {"items": [r.title for r in rec], "scores": [r.score for r in rec]}
