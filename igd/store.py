@@ -110,7 +110,10 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:  # it exists, as another user's process
         pass
-    return True
+    try:  # a killed child its parent has not reaped yet is a zombie: dead, not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class RunStore:

@@ -297,3 +297,18 @@ def test_kill_9_inside_complete_leaves_a_running_run_without_metrics(tmp_path):
     assert store.db["metrics"].count == 0 and store.predictions(run["id"]) == []
     assert store.reap() == 1 and store.runs()[0]["status"] == "failed" and store.runs()[0]["error"] == DIED
     store.close()
+
+
+def test_an_unreaped_killed_child_counts_as_dead():
+    import subprocess
+    import time
+
+    from igd.store import _pid_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    child.kill()
+    time.sleep(0.3)  # killed, not yet waited for: a zombie
+    try:
+        assert not _pid_alive(child.pid)
+    finally:
+        child.wait()
