@@ -26,7 +26,7 @@ T(N) - T(1) isolates the N-1 decoding steps from the prompt prefill that dominat
 
 from __future__ import annotations
 
-import argparse, copy, json, os, platform, statistics, subprocess, sys, time  # noqa: E401
+import argparse, copy, os, statistics, sys, time  # noqa: E401
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,9 +35,9 @@ sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]  # run from anywhere, igd i
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import transformers  # noqa: E402
 from transformers import LogitsProcessor, LogitsProcessorList  # noqa: E402
 
+from common import emit, ensure_data, environment  # noqa: E402
 from igd.data import evenly_spaced, load_dataset  # noqa: E402
 from igd.decode import (DecodeConfig, TrieLogitsProcessor, generation_config, left_pad,  # noqa: E402
                         recommend_batch)
@@ -255,16 +255,6 @@ def output_scores_cost(s: Setup, new_tokens: int, repeats: int) -> dict[str, flo
     return {"with_scores_s": statistics.median(runs_on), "without_scores_s": statistics.median(runs_off)}
 
 
-def environment() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "numpy": np.__version__,
-            "cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
-            "cpu_model": cpu, "platform": platform.platform(), "torch_threads": torch.get_num_threads(),
-            "loadavg_1_5_15": os.getloadavg()}
-
-
 def report(r: dict[str, Any], out: Any) -> None:
     lines: list[str] = []
     p = lines.append
@@ -313,14 +303,6 @@ def report(r: dict[str, Any], out: Any) -> None:
     print("\n".join(lines), file=out)
 
 
-def ensure_data(path: Path) -> None:
-    if (path / "train.csv").is_file():
-        return
-    print(f"building {path} with `igd data movielens`", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "igd", "data", "movielens", "--out", str(path)],
-                   check=True, cwd=REPO)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=REPO / "data" / "ml-100k")
@@ -356,9 +338,7 @@ def main() -> int:
          "train_rows": len(train_rows), "new_tokens": args.new_tokens, "alpha": ALPHA,
          "loadavg_start": load_start, "environment": environment(), "variants": variants,
          "targets_met": all(all(v["timings"]["targets_met"].values()) for v in variants)}
-    report(r, sys.stderr if args.json else sys.stdout)
-    if args.json:
-        print(json.dumps(r))
+    emit(r, report, args.json)
     return 0
 
 

@@ -22,18 +22,17 @@ Checked first: with all weights 1, (b) gives HF's loss, and (b') gives (b)'s los
 
 from __future__ import annotations
 
-import argparse, copy, json, os, platform, statistics, subprocess, sys, tempfile, time  # noqa: E401
+import argparse, copy, os, statistics, sys, tempfile, time  # noqa: E401
 from pathlib import Path
 from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO)]  # run from anywhere, igd installed or not
+sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]  # run from anywhere, igd installed or not
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import transformers  # noqa: E402
 from transformers import TrainingArguments  # noqa: E402
 
+from common import emit, ensure_data, environment  # noqa: E402
 from igd.data import evenly_spaced, load_dataset  # noqa: E402
 from igd.examples import TargetTable, WeightSpec, build_examples, collate  # noqa: E402
 from igd.info_gain import build_ig_trie, title_counts  # noqa: E402
@@ -47,16 +46,6 @@ TARGET = 1.03
 VARIANTS = ("hf", "igd", "trainer")
 LABELS = {"hf": "(a) HF CE: model(..., labels).loss", "igd": "(b) logits + weighted_cross_entropy",
           "trainer": "(b') IGDTrainer.compute_loss"}
-
-
-def environment() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "numpy": np.__version__,
-            "cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
-            "cpu_model": cpu, "platform": platform.platform(), "torch_threads": torch.get_num_threads(),
-            "loadavg_1_5_15": os.getloadavg()}
 
 
 def real_batch(data: Path, rows: int):
@@ -154,14 +143,6 @@ def report(r: dict[str, Any], out: Any) -> None:
     print("\n".join(lines), file=out)
 
 
-def ensure_data(path: Path) -> None:
-    if (path / "train.csv").is_file():
-        return
-    print(f"building {path} with `igd data movielens`", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "igd", "data", "movielens", "--out", str(path)],
-                   check=True, cwd=REPO)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=REPO / "data" / "ml-100k")
@@ -204,9 +185,7 @@ def main() -> int:
          "paired_ratio_trainer_over_a": med(b / a for a, b in zip(runs["hf"], runs["trainer"]))}
     r["targets_met"] = {"b_over_a": r["ratio_b_over_a"] <= TARGET,
                         "trainer_over_a": r["ratio_trainer_over_a"] <= TARGET}
-    report(r, sys.stderr if args.json else sys.stdout)
-    if args.json:
-        print(json.dumps(r))
+    emit(r, report, args.json)
     return 0
 
 

@@ -11,7 +11,7 @@ tokenizer loading, then resets the mark (/proc/self/clear_refs, Linux) before bu
 
 from __future__ import annotations
 
-import argparse, gc, json, os, platform, statistics, subprocess, sys, time  # noqa: E401
+import argparse, gc, json, statistics, subprocess, sys, time  # noqa: E401
 import tracemalloc
 from collections import Counter
 from pathlib import Path
@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]  # run from anywhere, igd installed or not
 
 import numpy as np  # noqa: E402
-import tokenizers  # noqa: E402
 
+from common import emit, environment  # noqa: E402
 from igd.data import Catalogue, load_dataset, read_info  # noqa: E402
 from igd.info_gain import IGTrie, build_ig_trie, title_counts  # noqa: E402
 from igd.templates import Template  # noqa: E402
@@ -160,16 +160,6 @@ def measure_lookups(ig: IGTrie, naive: NaiveIGTrie, seed: int, reps: int) -> dic
             "allowed_sets_equal": {"walk": ok_walk, "step": ok_step}}
 
 
-def environment() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "tokenizers": tokenizers.__version__, "cpu_count": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0)), "cpu_model": cpu,
-            "platform": platform.platform(), "loadavg_1_5_15": os.getloadavg(),
-            "TOKENIZERS_PARALLELISM": os.environ.get("TOKENIZERS_PARALLELISM", "(unset)")}
-
-
 def report(r: dict[str, Any], out: Any) -> None:
     v, n, e = r["builds"]["vectorised"], r["builds"]["naive"], r["environment"]
     lines: list[str] = []
@@ -244,9 +234,7 @@ def main() -> int:
              v["peak_rss_increase_mb"], v["tracemalloc_peak_mb"]) < TARGET_MB},
          "max_ig_diff": verify_paths(ig, naive, titles),
          "lookups": measure_lookups(ig, naive, args.seed, args.reps)}
-    report(r, sys.stderr if args.json else sys.stdout)
-    if args.json:
-        print(json.dumps(r))
+    emit(r, report, args.json)
     return 0
 
 
