@@ -7,6 +7,7 @@ process gathers, computes the metrics and writes the run in one transaction.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,7 +166,9 @@ def evaluate_most_popular(data: str | Path, split: str = "test", train_on_valid:
         model="most_popular", seed=0, split=split, decoding="most_popular",
         config={"k": k, "training_split": train_split, "max_users": max_users})
     with recorded_run(store, lambda: record) as run_id:
-        result = {"items": [t for t, _ in top], "scores": [float(c) for _, c in top]}
+        # Scores are log popularity, log(count / N): comparable to beam log-probs (ISE, app).
+        n = sum(counts.values())
+        result = {"items": [t for t, _ in top], "scores": [math.log(c / n) for _, c in top]}
         cfg = EvalConfig(split=split, max_users=max_users, decode=DecodeConfig(method="d3", num_beams=k))
         metrics, predictions = _score(rows, dataset, [result] * len(rows), cfg, 0)
         if store is not None:
