@@ -185,3 +185,42 @@ def _to_recommendations(ig: IGTrie, generated: np.ndarray, scores: np.ndarray, p
         recs.append(Recommendation(title, float(score), tuple(ig.path(title)[0].tolist())))
     recs.sort(key=lambda r: -r.score)
     return recs, invalid
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One generated token of a recommendation, as IGD-Decoding scores it (Eq. 8-9)."""
+
+    token_id: int
+    logprob: float  # log p(token | prompt, prefix)
+    ig: float  # IG of the token (nats)
+    ig_norm: float  # IG~ among the candidates of this step
+    weight: float  # w_d = 1 - alpha * IG~
+    score: float  # w_d * log p, this step's contribution to the beam score
+    candidates: tuple[tuple[int, float, float], ...]  # allowed (token, IG, log p), best log p first
+
+
+@torch.no_grad()
+def explain(model, ig: IGTrie, prompt: Sequence[int], title: str, alpha: float = 0.0) -> list[TraceStep]:
+    """The token path of `title` after `prompt`: log-prob, IG, IG~, weight and the candidate
+    tokens at every step, from one teacher-forced forward pass (the beam-search scores up to
+    float noise). The sum of `score` is the D3 (alpha = 0) or IGD beam score."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha={alpha}: must be in [0, 1]")
+    tokens, _ = ig.path(title)
+    nodes = np.concatenate([[0], ig.trie.path(ig.title_to_seq[title])[:-1]])
+    device = next(model.parameters()).device
+    ids = torch.tensor([list(prompt) + tokens.tolist()], device=device)
+    logits = model(input_ids=ids).logits[0, len(prompt) - 1: len(prompt) - 1 + len(tokens)]
+    logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+    steps = []
+    for t, (node, token) in enumerate(zip(nodes, tokens.tolist())):
+        _, cand, edges = ig.trie.children(np.array([node]))
+        chosen = int(edges[cand == token][0])
+        weight = 1.0 - alpha * float(ig.edge_ig_norm[chosen])
+        order = np.argsort(-logp[t, cand], kind="stable")
+        steps.append(TraceStep(
+            token, float(logp[t, token]), float(ig.edge_ig[chosen]), float(ig.edge_ig_norm[chosen]),
+            weight, weight * float(logp[t, token]),
+            tuple((int(cand[k]), float(ig.edge_ig[edges[k]]), float(logp[t, cand[k]])) for k in order)))
+    return steps

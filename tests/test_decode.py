@@ -343,3 +343,19 @@ def test_exhaustive_beam_search_equals_brute_force(model, big, method, alpha):
         ranked = sorted(titles, key=lambda t: -brute[t])
         assert [r.title for r in recs] == ranked
         assert [r.score for r in recs] == pytest.approx([brute[t] for t in ranked], abs=1e-4)
+
+
+def test_explain_matches_the_beam_scores_and_the_trie(model, big):
+    """The path view's numbers: the same tokens, IG and (summed) score as the beam search."""
+    from igd.decode import explain
+
+    ig = big
+    for method, alpha in (("d3", 0.0), ("igd", 0.5)):
+        [recs], _ = decode(model, ig, method, prompts=PROMPTS[2:], alpha=alpha)
+        for rec in recs[:3]:
+            steps = explain(model, ig, PROMPTS[2], rec.title, alpha)
+            assert [s.token_id for s in steps] == list(rec.token_ids)
+            assert sum(s.score for s in steps) == pytest.approx(rec.score, abs=1e-4)
+            assert [s.ig for s in steps] == pytest.approx(ig.path(rec.title)[1].tolist())
+            assert all(s.token_id in [c[0] for c in s.candidates] for s in steps)
+            assert all(s.weight == pytest.approx(1 - alpha * s.ig_norm) for s in steps)
