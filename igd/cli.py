@@ -89,6 +89,41 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from igd.checkpoint import load_checkpoint
+    from igd.data import load_dataset
+    from igd.decode import DecodeConfig, explain, recommend_batch
+    from igd.evaluate import checkpoint_trie
+    from igd.templates import prompt_ids
+
+    ck, dataset = load_checkpoint(args.checkpoint), load_dataset(args.data)
+    ig = checkpoint_trie(ck, dataset)
+    if args.user_index is not None:
+        rows = dataset.split(args.split)
+        if not 0 <= args.user_index < len(rows):
+            raise ValueError(f"--user-index {args.user_index}: {args.split} has rows 0..{len(rows) - 1}")
+        sample = rows[args.user_index]
+        history = [dataset.catalogue.titles[i] for i in sample.history]
+        print(f"next item in {args.split}.csv: {dataset.catalogue.titles[sample.target]}")
+    else:
+        unknown = [t for t in args.history if t not in dataset.catalogue.title_to_ids]
+        if unknown:
+            raise ValueError(f"not in the catalogue: {unknown[0]!r}; use exact titles from info.txt")
+        history = list(args.history)
+    prompt = prompt_ids(ck.tokenizer, ck.template, history)
+    cfg = DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams, batch_size=1)
+    [recs], _ = recommend_batch(ck.model, ig, [prompt], cfg, ck.tokenizer.pad_token_id)
+    for i, rec in enumerate(recs, start=1):
+        print(f"{i:>3}  {rec.score:9.4f}  {rec.title}")
+    if args.explain and recs:
+        print(f"\ntoken path of #1 ({args.decoding}, alpha {cfg.effective_alpha:g}):")
+        print("  token                 log p      IG     IG~  weight  candidates")
+        for st in explain(ck.model, ig, prompt, recs[0].title, cfg.effective_alpha):
+            text = ck.tokenizer.decode([st.token_id]) or "<eos>"
+            print(f"  {text!r:20} {st.logprob:7.3f} {st.ig:7.4f} {st.ig_norm:7.3f} {st.weight:7.3f}  {len(st.candidates)}")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from igd.store import RunStore, format_runs
 
@@ -217,6 +252,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=None, help="seed recorded with the run (default: the checkpoint's)")
     ev.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
     ev.set_defaults(func=cmd_evaluate)
+
+    rc = sub.add_parser("recommend", help="top-K items for one history, optionally with the token path")
+    rc.add_argument("--checkpoint", type=Path, required=True, help="directory written by `igd train`")
+    rc.add_argument("--data", type=Path, required=True, help="dataset directory the checkpoint was trained on")
+    who = rc.add_mutually_exclusive_group(required=True)
+    who.add_argument("--history", nargs="+", help="exact catalogue titles, oldest first")
+    who.add_argument("--user-index", type=int, help="row of --split to take the history from")
+    rc.add_argument("--split", choices=("valid", "test"), default="test", help="split of --user-index")
+    rc.add_argument("--decoding", choices=("bigrec", "d3", "igd"), default="igd", help="decoding method")
+    rc.add_argument("--alpha", type=float, default=0.2, help="IGD-Decoding alpha (default 0.2)")
+    rc.add_argument("--beams", type=int, default=10, help="beams = list length (default 10)")
+    rc.add_argument("--explain", action="store_true", help="print the token path of the top item")
+    rc.set_defaults(func=cmd_recommend)
 
     ru = sub.add_parser("runs", help="list and compare stored runs")
     ru.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db)")

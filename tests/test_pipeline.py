@@ -74,6 +74,11 @@ def test_train_evaluate_runs(workdir, capsys):
     capsys.readouterr()
     assert main(["runs", "--db", db, "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 4
+    assert main(["recommend", "--checkpoint", str(ckpt), "--data", str(data), "--history", "kiwi", "lime",
+                 "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "token path of #1" in out and len([ln for ln in out.splitlines() if ln[:3].strip().isdigit()]) == 10
+    assert main(["recommend", "--checkpoint", str(ckpt), "--data", str(data), "--history", "durian"]) == 2
 
 
 def test_existing_checkpoint_is_not_overwritten(workdir, capsys):
