@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import argparse, copy, os, statistics, sys, time  # noqa: E401
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]  # run from anywhere, igd installed or not

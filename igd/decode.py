@@ -163,22 +163,22 @@ def recommend_batch(model, ig: IGTrie, prompts: Sequence[Sequence[int]], cfg: De
     # -1e9 (beams 1.. of step 0) when fewer than `num_beams` prefixes exist. Real scores are
     # sums of log-probs, orders of magnitude above this floor.
     padding = ~np.isfinite(scores) | (scores <= _HF_UNFILLED / (2 * gen_cfg.max_new_tokens))
+    titles = ig.titles_of(generated)  # every returned sequence walked at once
     results, invalid = [], 0
     for i in range(len(prompts)):
-        rows = list(range(i * cfg.num_beams, (i + 1) * cfg.num_beams))
-        recs, bad = _to_recommendations(ig, generated[rows], scores[rows], padding[rows])
+        rows = slice(i * cfg.num_beams, (i + 1) * cfg.num_beams)
+        recs, bad = _to_recommendations(ig, titles[rows], scores[rows], padding[rows])
         results.append(recs)
         invalid += bad
     return results, invalid
 
 
-def _to_recommendations(ig: IGTrie, generated: np.ndarray, scores: np.ndarray, padding: np.ndarray
+def _to_recommendations(ig: IGTrie, titles: list[str | None], scores: np.ndarray, padding: np.ndarray
                         ) -> tuple[list[Recommendation], int]:
     recs, invalid = [], 0
-    for seq, score, pad in zip(generated, scores, padding):
+    for title, score, pad in zip(titles, scores, padding):
         if pad:  # a padding beam (fewer valid items than beams): dropped, not invalid
             continue
-        title = ig.title_of(seq.tolist())
         if title is None:
             invalid += 1
             continue

@@ -88,12 +88,15 @@ def collate(pad_token_id: int):
             rows = [list(b[key]) + [fill[key]] * (width - len(b[key])) for b in batch]
             dtype = {"token_weights": torch.float32, "zero_ig": torch.bool}.get(key, torch.long)
             out[key] = torch.tensor(rows, dtype=dtype)
-        out["attention_mask"] = (torch.arange(out["input_ids"].shape[1])[None, :]
-                                 < torch.tensor([len(b["input_ids"]) for b in batch])[:, None]).long()
+        out["attention_mask"] = _mask(batch, "input_ids", out["input_ids"].shape[1])
         if "ref_input_ids" in out:
-            lens = torch.tensor([len(b["ref_input_ids"]) for b in batch])
-            out["ref_attention_mask"] = (torch.arange(out["ref_input_ids"].shape[1])[None, :]
-                                         < lens[:, None]).long()
+            out["ref_attention_mask"] = _mask(batch, "ref_input_ids", out["ref_input_ids"].shape[1])
         return out
 
     return fn
+
+
+def _mask(batch: list[dict], key: str, width: int) -> torch.Tensor:
+    """1 over each row's real tokens, 0 over the right padding."""
+    lengths = torch.tensor([len(b[key]) for b in batch])
+    return (torch.arange(width)[None, :] < lengths[:, None]).long()

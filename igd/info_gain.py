@@ -63,14 +63,15 @@ class IGTrie:
     def leaf_to_seq(self) -> dict[int, int]:
         return {int(leaf): i for i, leaf in enumerate(self.trie.leaf)}
 
-    def title_of(self, token_ids: Sequence[int]) -> str | None:
-        """The title whose complete target is `token_ids` (cut after the first EOS), or None."""
-        ids = list(token_ids)
-        if self.eos_token_id in ids:
-            ids = ids[: ids.index(self.eos_token_id) + 1]
-        node = int(self.trie.walk(np.array([ids], dtype=np.int64))[0]) if ids else 0
-        seq = self.leaf_to_seq.get(node)
-        return None if seq is None else self.seq_titles[seq][0]
+    def titles_of(self, generated: np.ndarray) -> list[str | None]:
+        """The title whose complete target each row is (cut after its first EOS), or None;
+        all rows walked together, one `step` per column."""
+        generated = np.asarray(generated, dtype=np.int64).reshape(len(generated), -1)
+        is_eos = generated == self.eos_token_id
+        past_eos = (np.cumsum(is_eos, axis=1) - is_eos) > 0  # tokens after the first EOS
+        nodes = self.trie.walk(np.where(past_eos, -1, generated))
+        seqs = [self.leaf_to_seq.get(int(n)) for n in nodes]
+        return [None if s is None else self.seq_titles[s][0] for s in seqs]
 
     def allowed(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Allowed next tokens of each node and their IG: flat (row, token, ig) arrays."""

@@ -17,10 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from igd.tokenization import HFTokenizer, Tokenizer, load_tokenizer, smollm2_gguf
+from igd.tokenization import Tokenizer, load_tokenizer, smollm2_gguf
 from igd.wheels import cache_root
 
-MODEL_KINDS = ("tiny", "smollm2-135m")  # or a local path / Hub name
 FINETUNE_MODES = ("lora", "qlora", "full")
 
 
@@ -203,7 +202,3 @@ def add_lora(model, settings: LoraSettings, quantized: bool = False):
     config = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                         target_modules=list(settings.targets), task_type="CAUSAL_LM")
     return get_peft_model(model, config)
-
-
-def is_hf_tokenizer(tokenizer: Tokenizer) -> bool:
-    return isinstance(tokenizer, HFTokenizer)

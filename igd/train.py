@@ -29,7 +29,7 @@ from igd.data import Dataset, Sample, evenly_spaced, load_dataset
 from igd.examples import TargetTable, WeightSpec, build_examples, collate
 from igd.info_gain import build_ig_trie, title_counts
 from igd.loss import TRAIN_METHODS, cft_loss, label_weight_sum, weighted_cross_entropy
-from igd.models import (MODEL_KINDS, LoraSettings, TinyConfig, add_lora, build_tiny,
+from igd.models import (LoraSettings, TinyConfig, add_lora, build_tiny,
                         compact_vocabulary, device_and_dtype, load_pretrained)
 from igd.store import RunRecord, recorded_run
 from igd.templates import Template, target_ids

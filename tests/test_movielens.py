@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
-import subprocess
 import zipfile
 from pathlib import Path
 
