@@ -21,7 +21,6 @@ from igd.info_gain import IGTrie
 
 DECODINGS = ("bigrec", "d3", "igd")
 LENGTH_PENALTY = {"bigrec": 1.0, "d3": 0.0, "igd": 0.0}
-_HF_UNFILLED = -1e9  # the score HF beam search gives beams and slots it could not fill
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,10 @@ class TrieLogitsProcessor(LogitsProcessor):
     a step costs one vectorised `TokenTrie.step`, whatever the beam reordering.
     Only allowed positions are touched: they are gathered, weighted and scattered into one
     preallocated -inf buffer, and reset to -inf on the next call.
+
+    It also keeps each step score it hands out, per (prompt, trie edge): a returned title's
+    beam score is the sum over its path (`sequence_scores`), so `generate` need not keep the
+    beams x vocabulary scores of every step (output_scores), ~1-3 GB a batch for 50k-150k vocabularies.
     """
 
     def __init__(self, ig: IGTrie, prompt_len: int, alpha: float = 0.0):
@@ -66,14 +69,19 @@ class TrieLogitsProcessor(LogitsProcessor):
         self._n_children = np.diff(ig.trie.child_ptr)
         self._buf: torch.Tensor | None = None
         self._written: torch.Tensor | None = None  # flat positions set on the last call
+        self.edge_scores = torch.empty(0)
         self.reset(prompt_len)
 
-    def reset(self, prompt_len: int) -> "TrieLogitsProcessor":
-        """Reuse this processor (and its buffer) for the next generate() call."""
-        if prompt_len < 0:
-            raise ValueError(f"prompt_len={prompt_len}: must be >= 0")
+    def reset(self, prompt_len: int, n_prompts: int = 1) -> "TrieLogitsProcessor":
+        """Reuse this processor (and its buffers) for the next generate() call of `n_prompts`."""
+        if prompt_len < 0 or n_prompts < 1:
+            raise ValueError(f"prompt_len={prompt_len}, n_prompts={n_prompts}: must be >= 0 and >= 1")
         self.prompt_len = prompt_len
         self._last: dict[bytes, int] = {}
+        shape = (n_prompts, len(self.ig.trie.edge_token))
+        if self.edge_scores.shape != shape:
+            self.edge_scores = torch.empty(shape)
+        self.edge_scores.fill_(float("nan"))  # NaN: no beam of this prompt scored this edge
         return self
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
@@ -89,9 +97,33 @@ class TrieLogitsProcessor(LogitsProcessor):
         weights = self.edge_weight[torch.from_numpy(edges)].to(scores.device)
         buf = self._buffer(scores)
         # Eq. 8: w_d * log p, on the allowed positions only (flat indices: one gather, one put)
-        buf.view(-1)[flat] = scores.reshape(-1)[flat] * weights
+        step = scores.reshape(-1)[flat] * weights
+        buf.view(-1)[flat] = step
         self._written = flat
+        beams = self._beams_per_prompt(input_ids.shape[0])
+        self.edge_scores[torch.from_numpy(alive[rows] // beams), torch.from_numpy(edges)] = step.float().cpu()
         return buf
+
+    def _beams_per_prompt(self, n_rows: int) -> int:
+        n_prompts = self.edge_scores.shape[0]
+        if n_rows % n_prompts:
+            raise ValueError(f"{n_rows} beams for {n_prompts} prompts: call reset(prompt_len, n_prompts) "
+                             "before each generate()")
+        return n_rows // n_prompts
+
+    def sequence_scores(self, seqs: np.ndarray, length_penalty: float) -> np.ndarray:
+        """Beam score of each returned row (`IGTrie.seqs_of`; rows grouped by prompt): the sum of
+        its path's step scores divided by (generated tokens incl. EOS) ** length_penalty, as HF's
+        `_update_finished_beams` computes it (Eq. 3); NaN for rows that are no complete title."""
+        seqs = np.asarray(seqs, dtype=np.int64)
+        prompt = np.arange(len(seqs)) // self._beams_per_prompt(len(seqs))
+        nodes = self.ig.trie.seq_nodes[np.maximum(seqs, 0), 1:]  # node k is reached by edge k-1
+        step = self.edge_scores.numpy()[prompt[:, None], np.maximum(nodes, 1) - 1]
+        total = np.where(nodes > 0, step, 0.0).sum(axis=1)
+        if np.isnan(total[seqs >= 0]).any():
+            raise RuntimeError("a returned title has a token no beam scored: beams and processor disagree")
+        length = self.ig.trie.lengths[np.maximum(seqs, 0)].astype(np.float64)
+        return np.where(seqs >= 0, total / length ** length_penalty, np.nan)
 
     def nodes(self, generated: np.ndarray) -> np.ndarray:
         """Trie node of every beam; -1 for dead beams (padding beams that took a -inf token)."""
@@ -121,14 +153,16 @@ class Recommendation:
     token_ids: tuple[int, ...]
 
 
-def generation_config(cfg: DecodeConfig, max_new_tokens: int, eos: int, pad: int) -> GenerationConfig:
-    """Everything explicit, so no model's own generation config can sneak sampling in."""
+def generation_config(cfg: DecodeConfig, max_new_tokens: int, eos: int, pad: int,
+                      output_scores: bool = False) -> GenerationConfig:
+    """Everything explicit, so no model's own generation config can sneak sampling in.
+    `output_scores` (HF's own sequences_scores, for checks) keeps beams x vocab floats per step."""
     return GenerationConfig(
         num_beams=cfg.num_beams, num_return_sequences=cfg.num_beams, max_new_tokens=max_new_tokens,
         length_penalty=LENGTH_PENALTY[cfg.method], early_stopping=cfg.method != "bigrec",
         do_sample=False, top_k=None, top_p=1.0, temperature=1.0, repetition_penalty=1.0,
         eos_token_id=eos, pad_token_id=pad, use_cache=True,
-        output_scores=True, return_dict_in_generate=True)
+        output_scores=output_scores, return_dict_in_generate=True)
 
 
 def left_pad(prompts: Sequence[Sequence[int]], pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,39 +186,33 @@ def recommend_batch(model, ig: IGTrie, prompts: Sequence[Sequence[int]], cfg: De
     input_ids, mask = left_pad(prompts, pad_token_id, device)
     if processor is None:
         processor = TrieLogitsProcessor(ig, input_ids.shape[1], cfg.effective_alpha)
-    processor.reset(input_ids.shape[1])
+    processor.reset(input_ids.shape[1], len(prompts))
     gen_cfg = generation_config(cfg, int(ig.trie.lengths.max()), ig.eos_token_id, pad_token_id)
     out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=gen_cfg,
                          logits_processor=LogitsProcessorList([processor]))
     generated = out.sequences[:, input_ids.shape[1]:].cpu().numpy()
-    scores = out.sequences_scores.float().cpu().numpy()
-    # HF marks what it could not fill with a score of -1e9 (divided by the length for bigrec):
-    # never-filled slots (generated = fill tokens), and copies of real beams that started at
-    # -1e9 (beams 1.. of step 0) when fewer than `num_beams` prefixes exist. Real scores are
-    # sums of log-probs, orders of magnitude above this floor.
-    padding = ~np.isfinite(scores) | (scores <= _HF_UNFILLED / (2 * gen_cfg.max_new_tokens))
-    titles = ig.titles_of(generated)  # every returned sequence walked at once
-    results, invalid = [], 0
-    for i in range(len(prompts)):
-        rows = slice(i * cfg.num_beams, (i + 1) * cfg.num_beams)
-        recs, bad = _to_recommendations(ig, titles[rows], scores[rows], padding[rows])
-        results.append(recs)
-        invalid += bad
+    nodes = ig.end_nodes(generated)  # every returned sequence walked at once
+    seqs = ig.seq_at(nodes)
+    scores = processor.sequence_scores(seqs, gen_cfg.length_penalty)
+    # Rows that are no complete title: padding when they left the trie (HF fills slots it
+    # cannot fill, when fewer than num_beams prefixes exist, with beams that took a masked,
+    # -inf token, or never-filled pad rows); invalid when they stay on it without reaching
+    # EOS (cut by max_new_tokens), which the trie's longest path rules out.
+    invalid = int(((nodes >= 0) & (seqs < 0)).sum())
+    results = [_to_recommendations(ig, seqs[rows], scores[rows])
+               for rows in (slice(i * cfg.num_beams, (i + 1) * cfg.num_beams) for i in range(len(prompts)))]
     return results, invalid
 
 
-def _to_recommendations(ig: IGTrie, titles: list[str | None], scores: np.ndarray, padding: np.ndarray
-                        ) -> tuple[list[Recommendation], int]:
-    recs, invalid = [], 0
-    for title, score, pad in zip(titles, scores, padding):
-        if pad:  # a padding beam (fewer valid items than beams): dropped, not invalid
-            continue
-        if title is None:
-            invalid += 1
-            continue
-        recs.append(Recommendation(title, float(score), tuple(ig.path(title)[0].tolist())))
-    recs.sort(key=lambda r: -r.score)
-    return recs, invalid
+def _to_recommendations(ig: IGTrie, seqs: np.ndarray, scores: np.ndarray) -> list[Recommendation]:
+    """Distinct titles, best first. HF's padding copies of real beams (beams 1.. start at -1e9)
+    return the same titles as real beams, with the same per-edge scores here: kept once."""
+    recs: dict[str, Recommendation] = {}
+    for seq, score in zip(seqs.tolist(), scores.tolist()):
+        if seq >= 0 and ig.seq_titles[seq][0] not in recs:
+            title = ig.seq_titles[seq][0]
+            recs[title] = Recommendation(title, float(score), tuple(ig.trie.edge_token[ig.trie.path(seq) - 1].tolist()))
+    return sorted(recs.values(), key=lambda r: -r.score)
 
 
 @dataclass(frozen=True)

@@ -63,15 +63,25 @@ class IGTrie:
     def leaf_to_seq(self) -> dict[int, int]:
         return {int(leaf): i for i, leaf in enumerate(self.trie.leaf)}
 
-    def titles_of(self, generated: np.ndarray) -> list[str | None]:
-        """The title whose complete target each row is (cut after its first EOS), or None;
+    def end_nodes(self, generated: np.ndarray) -> np.ndarray:
+        """The trie node each row reaches (cut after its first EOS), -1 if it leaves the trie;
         all rows walked together, one `step` per column."""
         generated = np.asarray(generated, dtype=np.int64).reshape(len(generated), -1)
         is_eos = generated == self.eos_token_id
         past_eos = (np.cumsum(is_eos, axis=1) - is_eos) > 0  # tokens after the first EOS
-        nodes = self.trie.walk(np.where(past_eos, -1, generated))
-        seqs = [self.leaf_to_seq.get(int(n)) for n in nodes]
-        return [None if s is None else self.seq_titles[s][0] for s in seqs]
+        return self.trie.walk(np.where(past_eos, -1, generated))
+
+    def seq_at(self, nodes: np.ndarray) -> np.ndarray:
+        """The sequence ending at each node (a leaf), or -1."""
+        return np.array([self.leaf_to_seq.get(int(n), -1) for n in nodes], dtype=np.int64)
+
+    def seqs_of(self, generated: np.ndarray) -> np.ndarray:
+        """The sequence whose complete target each row is, or -1."""
+        return self.seq_at(self.end_nodes(generated))
+
+    def titles_of(self, generated: np.ndarray) -> list[str | None]:
+        """The title of each row's complete target (see `seqs_of`), or None."""
+        return [None if s < 0 else self.seq_titles[s][0] for s in self.seqs_of(generated)]
 
     def allowed(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Allowed next tokens of each node and their IG: flat (row, token, ig) arrays."""

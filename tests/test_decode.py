@@ -4,8 +4,10 @@ then `generate` end to end on a tiny random Qwen2, checked against brute force."
 import math
 from collections import Counter
 
+import numpy as np
 import pytest
 import torch
+from transformers import LogitsProcessorList
 
 from igd.data import Catalogue, Sample
 from igd.decode import (LENGTH_PENALTY, DecodeConfig, TrieLogitsProcessor, generation_config,
@@ -193,7 +195,39 @@ def test_generation_config_is_plain_beam_search(method):
     assert (g.num_beams, g.num_return_sequences, g.max_new_tokens) == (4, 4, 7)
     assert g.length_penalty == LENGTH_PENALTY[method]
     assert (g.eos_token_id, g.pad_token_id, g.use_cache) == (EOS, PAD, True)
-    assert g.output_scores and g.return_dict_in_generate
+    assert g.return_dict_in_generate and not g.output_scores  # scores come from the processor
+
+
+@pytest.mark.parametrize("method", ["bigrec", "d3", "igd"])
+@pytest.mark.parametrize("catalogue", ["big", "small"])
+def test_processor_scores_equal_hf_sequences_scores(model, catalogue, method, request):
+    """The beam scores rebuilt from the processor's per-edge step scores are HF's own
+    sequences_scores (which need output_scores=True and beams x vocab floats per step)."""
+    ig = request.getfixturevalue(catalogue)
+    cfg = DecodeConfig(method, alpha=0.4 if method == "igd" else 0.0, num_beams=10)
+    ids, mask = left_pad(PROMPTS, E2E_TOK.pad_token_id, "cpu")
+    proc = TrieLogitsProcessor(ig, ids.shape[1], cfg.effective_alpha).reset(ids.shape[1], len(PROMPTS))
+    gen = generation_config(cfg, int(ig.trie.lengths.max()), ig.eos_token_id, E2E_TOK.pad_token_id,
+                            output_scores=True)
+    out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gen,
+                         logits_processor=LogitsProcessorList([proc]))
+    seqs = ig.seqs_of(out.sequences[:, ids.shape[1]:].numpy())
+    ours = proc.sequence_scores(seqs, gen.length_penalty)
+    hf = out.sequences_scores.numpy()
+    real = hf > -1e6  # HF's padding rows sit at -1e9 (or -inf)
+    assert real.sum() >= 3 * min(10, len(ig.seq_titles))
+    assert (seqs[real] >= 0).all()
+    np.testing.assert_allclose(ours[real], hf[real], atol=1e-4)
+    # padding rows are either off the trie (no title) or copies of a real row's title
+    for i in np.flatnonzero(~real):
+        same_prompt = slice(i // 10 * 10, i // 10 * 10 + 10)
+        assert seqs[i] < 0 or seqs[i] in seqs[same_prompt][real[same_prompt]]
+
+
+def test_processor_needs_reset_for_the_batch(model, small):
+    proc = TrieLogitsProcessor(small, 3).reset(3, n_prompts=2)
+    with pytest.raises(ValueError, match="3 beams for 2 prompts"):
+        proc(torch.zeros((3, 3), dtype=torch.long), torch.zeros((3, E2E_TOK.vocab_size)))
 
 
 def test_left_pad():
