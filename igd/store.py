@@ -119,10 +119,16 @@ def _pid_alive(pid: int) -> bool:
 class RunStore:
     """The run store in one SQLite file; ``db`` is its sqlite-utils Database, for readers."""
 
-    def __init__(self, path: str | Path = "runs.db"):
+    def __init__(self, path: str | Path = "runs.db", readonly: bool = False):
+        """`readonly` (the app's Runs page): the file must exist, and nothing is written to it,
+        not even WAL mode or the schema."""
         self.path, fix = Path(path), _FIX
+        if readonly and not self.path.is_file():
+            raise StoreError(self.path, None, "does not exist",
+                             "run `igd experiment` (or `igd demo-models`) to create it, or pass another path")
         try:  # our own connection, for the busy timeout
-            self.db = Database(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S))
+            target = f"{self.path.resolve().as_uri()}?mode=ro" if readonly else str(self.path)
+            self.db = Database(sqlite3.connect(target, timeout=BUSY_TIMEOUT_S, uri=readonly))
             # The first read of the file: a non-SQLite file fails here, before WAL or tables
             # write anything to it.
             tables = set(self.db.table_names())
@@ -130,7 +136,7 @@ class RunStore:
             if hasattr(self, "db"):
                 self.close()
             raise StoreError(self.path, None, f"cannot be opened as a SQLite database ({err})", fix) from err
-        problem = None if not tables or "runs" in tables else (
+        problem = None if (not tables and not readonly) or "runs" in tables else (
             "a SQLite database without a 'runs' table, so not an igd run store")
         with Database(memory=True) as expected:  # _SCHEMA's own columns: no list to drift
             expected.executescript(";\n".join(_SCHEMA))
@@ -141,6 +147,8 @@ class RunStore:
         if problem:
             self.close()
             raise StoreError(self.path, None, problem, fix)
+        if readonly:
+            return
         self.db.execute("PRAGMA foreign_keys = ON")  # per connection: metrics need their run
         self.db.enable_wal()
         with self._write():

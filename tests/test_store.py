@@ -194,6 +194,29 @@ def test_reopening_keeps_the_runs(tmp_path):
     again.close()
 
 
+def test_readonly_reads_without_writing(tmp_path):
+    path = tmp_path / "runs.db"
+    first = RunStore(path)
+    first.complete(first.start(record()), {"hr@10": 0.5})
+    first.db.execute("PRAGMA journal_mode = DELETE")  # as shipped: no -wal/-shm beside it
+    first.close()
+    before = path.read_bytes()
+    ro = RunStore(path, readonly=True)
+    assert ro.runs()[0]["metrics"] == {"hr@10": 0.5}
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        ro.start(record())
+    ro.close()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["runs.db"]
+
+
+def test_readonly_refuses_a_missing_or_empty_file(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        RunStore(tmp_path / "nope.db", readonly=True)
+    sqlite3.connect(tmp_path / "empty.db").close()
+    with pytest.raises(StoreError, match="not an igd run store"):
+        RunStore(tmp_path / "empty.db", readonly=True)
+
+
 @pytest.mark.parametrize("content", [
     b"user_id,item_id\nu1,3\n" * 50,  # a CSV given by mistake
     b"SQLite format 3\x00" + b"\x00" * 200,  # a corrupt header
