@@ -1,0 +1,87 @@
+"""Catalogue: Table-1-style statistics of the dataset, and an explorer of its token trie (type a
+title prefix: the items below it and each next token's IG, Eq. 4-5)."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from igd.compare import explore
+from igd.stats import StatsConfig, dataset_stats
+from ui import dataset_or_stop, find_checkpoints, loaded_or_stop, current_paths
+
+paths = current_paths()
+st.title("Catalogue and token trie")
+dataset = dataset_or_stop(paths["data"])
+found = find_checkpoints(paths["models"])
+if not found:
+    st.error(f"No checkpoint under `{paths['models']}`: the trie is built with a checkpoint's tokenizer "
+             "and template. Run `igd demo-models` or `igd train`, or point the sidebar at a checkpoint folder.")
+    st.stop()
+pick = st.selectbox("Tokenizer and template of checkpoint", found, format_func=lambda c: c["label"], key="cat_ckpt")
+loaded = loaded_or_stop(pick["path"], paths["data"])
+
+
+@st.cache_data(show_spinner="Counting tokens…")
+def stats(data: str, checkpoint: str, train_on_valid: bool, unseen: str) -> dict:
+    return dataset_stats(dataset, loaded.ck.tokenizer, loaded.ck.template, StatsConfig(train_on_valid, unseen))
+
+
+meta = loaded.ck.meta
+s = stats(paths["data"], pick["path"], bool(meta.get("train_on_valid")), meta.get("unseen", "generable"))
+users = len({x.user_id for rows in dataset.splits.values() for x in rows})
+interactions = sum(len(x.history) + 1 for x in dataset.split(s["training_split"]))
+st.subheader(f"{s['dataset']} ({s['layout']} layout)")
+c = st.columns(6)
+c[0].metric("Users", f"{users:,}")
+c[1].metric("Items", f"{s['items']:,}")
+c[2].metric("Training rows", f"{s['train_rows']:,}")
+c[3].metric("Target tokens", f"{s['target_tokens']:,}")
+c[4].metric("Zero-IG tokens", f"{s['zero_ig_share']:.1%}")
+c[5].metric("H(root), nats", f"{s['root_entropy']:.2f}")
+st.dataframe(pd.DataFrame([
+    {"statistic": "rows per split", "value": ", ".join(f"{k} {v:,}" for k, v in s["split_rows"].items() if v is not None)},
+    {"statistic": "distinct titles (one generative item each)", "value": f"{s['distinct_titles']:,}"},
+    {"statistic": "items never a training target", "value": f"{s['items_never_trained']:,}"},
+    {"statistic": "trie nodes", "value": f"{s['trie_nodes']:,}"},
+    {"statistic": "mean target tokens per training row", "value": f"{s['mean_target_tokens']:.2f}"},
+    {"statistic": "tokenizer / target style", "value": f"{s['tokenizer']} / {s['template']}"},
+    {"statistic": "history items in the training split (incl. targets)", "value": f"{interactions:,}"},
+    {"statistic": "dataset fingerprint", "value": s["fingerprint"][:16]},
+]), hide_index=True, width="stretch")
+per_pos = pd.DataFrame(s["per_position"])
+if not per_pos.empty:
+    st.altair_chart(alt.Chart(per_pos).mark_bar(color="#4c6ef5").encode(
+        x=alt.X("position:N", sort=list(per_pos["position"]), title="token position in the target"),
+        y=alt.Y("zero_ig_share:Q", title="zero-IG share", axis=alt.Axis(format="%")),
+        tooltip=list(per_pos.columns)).properties(title="Share of zero-IG tokens by position", height=220),
+        width="stretch")
+
+st.header("Trie explorer")
+prefix = st.text_input("Title prefix (case-insensitive)", "Star", key="prefix")
+e = explore(loaded, prefix)
+if prefix.strip() and e["n_matches"] == 0:
+    st.warning(f"No title starts with {prefix!r}.")
+    st.stop()
+st.markdown(f"**{e['n_matches']:,}** titles start with {prefix.strip()!r}; their shared token prefix is "
+            + (" ".join(f"`{t}`" for t in e["path"]) if e["path"] else "empty (they split at the first token)")
+            + f" — H = {e['entropy']:.3f} nats over {e['train_targets']:,} training targets.")
+left, right = st.columns(2)
+children = pd.DataFrame(e["children"])
+with left:
+    st.subheader("Next tokens")
+    if children.empty:
+        st.info("A complete title: no next token.")
+    else:
+        shown = children.head(30)
+        st.altair_chart(alt.Chart(shown).mark_bar().encode(
+            y=alt.Y("token:N", sort=None, title=None), x=alt.X("ig:Q", title="IG (nats)"),
+            color=alt.Color("train_targets_below:Q", title="targets below", scale=alt.Scale(scheme="blues")),
+            tooltip=["token", alt.Tooltip("ig:Q", format=".4f"), alt.Tooltip("ig_norm:Q", format=".3f"),
+                     "items_below", "train_targets_below"]).properties(height=22 * len(shown) + 40),
+            width="stretch")
+        st.dataframe(children, hide_index=True, width="stretch")
+with right:
+    st.subheader("Items below")
+    st.dataframe(pd.DataFrame(e["titles"]), hide_index=True, width="stretch")
+    if e["n_matches"] > len(e["titles"]):
+        st.caption(f"The {len(e['titles'])} most frequent training targets of {e['n_matches']:,}.")

@@ -1,0 +1,149 @@
+"""Recommend: a history in, BIGRec / D3 / IGD top-K side by side, and the token path of any
+recommendation (log-prob, IG, IGD weight, zero-IG tokens, the candidates of every step)."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from igd.compare import LABELS, check_history, compare, path_rows
+from ui import dataset_or_stop, find_checkpoints, loaded_or_stop, current_paths
+
+DIFFERS, TRUTH = "background-color: #fff3bf", "background-color: #c3fae8; font-weight: bold"
+
+paths = current_paths()
+st.title("Recommend: BIGRec, D3 and IGD side by side")
+dataset = dataset_or_stop(paths["data"])
+found = find_checkpoints(paths["models"])
+sft_choices = [c for c in found if c["method"] == "sft"]
+igd_choices = [c for c in found if c["method"] == "igd"] or [c for c in found if c["method"] != "sft"]
+if not sft_choices or not igd_choices:
+    st.error(f"`{paths['models']}` needs an SFT checkpoint (BIGRec and D3 decode it) and an IGD-tuned "
+             f"one (found {len(found)} checkpoint(s)). Run `igd demo-models`, or `igd train --method sft` "
+             "and `igd train --method igd`, or point the sidebar at a folder that has them.")
+    st.stop()
+
+left, right = st.columns([3, 2])
+with right:
+    sft_pick = st.selectbox("SFT checkpoint (BIGRec, D3)", sft_choices, format_func=lambda c: c["label"], key="sft_ckpt")
+    igd_pick = st.selectbox("IGD-tuned checkpoint (β)", igd_choices, format_func=lambda c: c["label"], key="igd_ckpt")
+    k = st.slider("K (list length shown)", 1, 20, 10, key="k")
+    beams = st.number_input("Beams", min_value=2, max_value=50, value=max(10, k), step=1, key="beams",
+                            help="beam search keeps this many prefixes; the list is the top K of them")
+    alpha = st.slider("α (IGD-Decoding: w = 1 − α·IG~)", 0.0, 1.0, 0.2, 0.05, key="alpha")
+
+sft = loaded_or_stop(sft_pick["path"], paths["data"])
+igd = loaded_or_stop(igd_pick["path"], paths["data"])
+max_history = sft.ck.template.max_history
+
+with left:
+    mode = st.radio("History", ["Build a history", "A real test user"], horizontal=True, key="history_mode")
+    truth = None
+    if mode == "Build a history":
+        picked = st.multiselect("Search the catalogue and add items (oldest first)",
+                                dataset.catalogue.distinct_titles, key="history_pick")
+        pasted = st.text_area("…or paste titles, one per line (exact catalogue titles)", key="history_paste",
+                              height=90)
+        entries = list(picked) + pasted.splitlines()
+    else:
+        rows = dataset.split("test")
+        index = st.number_input(f"Test user (row 0–{len(rows) - 1} of test.csv)", 0, len(rows) - 1, 0,
+                                key="user_index")
+        sample = rows[int(index)]
+        entries = [dataset.catalogue.titles[i] for i in sample.history]
+        truth = dataset.catalogue.titles[sample.target]
+        st.markdown(f"**User `{sample.user_id}`**, history (oldest first): " +
+                    "; ".join(f"*{t}*" for t in entries))
+        st.markdown(f"Ground-truth next item: **{truth}**")
+
+history = check_history(entries, dataset.catalogue, max_history)
+for note in history.notes:
+    st.info(note)
+
+if st.button("Recommend", type="primary", key="recommend"):
+    if not history.titles:
+        st.warning("The history is empty: add at least one catalogue item.")
+    elif k > beams:
+        st.warning(f"K={k} is more than the {beams} beams: raise the beams or lower K.")
+    else:
+        with st.spinner("Decoding with BIGRec, D3 and IGD…"):
+            result = compare(sft, igd, history.titles, k=k, beams=int(beams), alpha=alpha)
+        st.session_state["comparison"] = {"result": result, "truth": truth, "history": history.titles}
+
+shown = st.session_state.get("comparison")
+if shown is None:
+    st.caption("Build a history (or pick a test user) and press Recommend.")
+    st.stop()
+
+result, truth = shown["result"], shown["truth"]
+for note in result.notes:
+    st.info(note)
+differ = result.differing()
+st.caption(f"For the history {', '.join(shown['history'])}. Highlighted: items not in all three lists"
+           + ("; ground truth in green." if truth else "."))
+cols = st.columns(3)
+for col, method in zip(cols, result.sides):
+    side = result.sides[method]
+    table = pd.DataFrame([{"rank": i, "title": r.title, "score": r.score,
+                           "note": "ground truth" if r.title == truth else ("differs" if r.title in differ else "")}
+                          for i, r in enumerate(result.top(method), start=1)])
+    style = table.style.apply(lambda row: [TRUTH if row["note"] == "ground truth" else
+                                           DIFFERS if row["note"] == "differs" else ""] * len(row), axis=1)
+    with col:
+        alpha_text = f", α={side.alpha:g}" if method == "igd" else ""
+        st.subheader(f"{LABELS[method]}{alpha_text}")
+        st.dataframe(style.format({"score": "{:.3f}"}), hide_index=True, width="stretch")
+        st.caption(f"{side.seconds:.2f} s")
+st.caption(f"Three-way latency: {result.seconds:.2f} s (model forward passes and beam search, "
+           "on the device this app runs on).")
+if truth:
+    ranks = {LABELS[m]: next((i for i, r in enumerate(result.top(m), 1) if r.title == truth), None)
+             for m in result.sides}
+    st.markdown("Rank of the ground truth: " + ", ".join(f"{m} {r or f'not in top {result.k}'}"
+                                                         for m, r in ranks.items()))
+
+st.header("Token path")
+st.caption("How a method scores one recommendation, token by token (Eq. 8-9): log p from the model, "
+           "IG from the catalogue trie (Eq. 4-5), the weight w = 1 − α·IG~ IGD-Decoding applies, and "
+           "the allowed candidate tokens at each step. Zero-IG tokens are the ones IGD-Tuning down-weights.")
+pm, pt = st.columns([1, 3])
+method = pm.selectbox("Method", list(result.sides), format_func=LABELS.get, index=2, key="path_method")
+titles = [r.title for r in result.top(method)]
+title = pt.selectbox("Recommendation", titles, key="path_title")
+path, candidates = path_rows(result.sides[method], title)
+steps = pd.DataFrame(path)
+steps["label"] = [f"{r['step']}: {r['token']}" for r in path]
+steps["kind"] = ["zero IG" if z else "IG > 0" for z in steps["zero_ig"]]
+order = list(steps["label"])
+x = alt.X("label:N", sort=order, title="step: token", axis=alt.Axis(labelAngle=-40, labelLimit=120))
+tips = ["step", "token", alt.Tooltip("log_p:Q", format=".4f"), alt.Tooltip("ig:Q", format=".4f"),
+        alt.Tooltip("ig_norm:Q", format=".3f"), alt.Tooltip("weight:Q", format=".3f"), "candidates"]
+colour = alt.Color("kind:N", scale=alt.Scale(domain=["IG > 0", "zero IG"], range=["#1c7ed6", "#adb5bd"]))
+ig_bars = alt.Chart(steps).mark_bar().encode(x=x, y=alt.Y("ig:Q", title="IG (nats)"), color=colour, tooltip=tips)
+weight = alt.Chart(steps).mark_line(point=True, color="#e8590c").encode(
+    x=x, y=alt.Y("weight:Q", title="IGD weight w", scale=alt.Scale(domain=[0, 1.05])), tooltip=tips)
+logp = alt.Chart(steps).mark_bar().encode(x=x, y=alt.Y("log_p:Q", title="log p"), color=colour, tooltip=tips)
+c1, c2 = st.columns(2)
+c1.altair_chart(alt.layer(ig_bars, weight).resolve_scale(y="independent").properties(
+    title="IG per token (bars) and IGD weight (line)", height=280), width="stretch")
+c2.altair_chart(logp.properties(title="log p per token", height=280), width="stretch")
+
+cand = pd.DataFrame(candidates)
+top_n = 15
+cand = cand[(cand["rank"] <= top_n) | cand["chosen"]].merge(steps[["step", "label"]], on="step")
+cand["chosen"] = cand["chosen"].map({True: "chosen", False: "allowed"})
+st.altair_chart(alt.Chart(cand).mark_point(filled=True).encode(
+    x=alt.X("label:N", sort=order, title="step: token", axis=alt.Axis(labelAngle=-40, labelLimit=120)),
+    y=alt.Y("log_p:Q", title="log p"),
+    color=alt.Color("ig:Q", title="IG", scale=alt.Scale(scheme="viridis")),
+    shape=alt.Shape("chosen:N", scale=alt.Scale(domain=["chosen", "allowed"], range=["diamond", "circle"])),
+    size=alt.Size("chosen:N", scale=alt.Scale(domain=["chosen", "allowed"], range=[160, 40]), legend=None),
+    tooltip=["step", "token", alt.Tooltip("ig:Q", format=".4f"), alt.Tooltip("log_p:Q", format=".4f"), "chosen"],
+).properties(title=f"Candidate tokens at each step (the {top_n} most likely, and the chosen one)", height=300),
+    width="stretch")
+st.dataframe(steps[["step", "token", "log_p", "ig", "ig_norm", "weight", "score", "zero_ig", "candidates"]],
+             hide_index=True, width="stretch")
+total = steps["score"].sum()
+if method == "bigrec":  # length penalty 1: the beam score is the mean
+    st.caption(f"Σ score / {len(steps)} tokens = {total / len(steps):.4f}: the BIGRec beam score of this title.")
+else:
+    st.caption(f"Σ score = {total:.4f}: the {LABELS[method]} beam score of this title.")

@@ -1,0 +1,127 @@
+"""Runs: the run store read-only. Filter, compare methods (mean and spread over seeds), follow
+beta and alpha sweeps, and see the zero-IG vs non-zero-IG training losses (the paper's Fig. 2)."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from igd.store import summarize
+from ui import current_paths, runs_or_none, train_log
+
+KS = (1, 3, 5, 10, 20)
+FILTERS = {"dataset": "Dataset", "model": "Model", "method": "Method", "beta": "β", "alpha": "α",
+           "seed": "Seed", "split": "Split"}
+
+paths = current_paths()
+st.title("Runs")
+loaded = runs_or_none(paths["runs"])
+if loaded is None:
+    st.stop()
+runs, key = loaded
+if not runs:
+    st.info(f"`{paths['runs']}` has no runs yet.")
+    st.stop()
+
+
+def method_of(r: dict) -> str:
+    """BIGRec/D3 decode an SFT model; 'igd' decoding on an IGD-tuned model is IGD."""
+    if r["kind"] == "train":
+        return f"train {r['train_method']}"
+    if r["decoding"] == "most_popular":
+        return "most popular"
+    return f"{r['train_method']} + {r['decoding']}"
+
+
+table = pd.DataFrame([{"id": r["id"], "kind": r["kind"], "status": r["status"], "dataset": r["dataset"],
+                       "model": r["model"], "method": method_of(r), "beta": r["beta"], "alpha": r["alpha"],
+                       "seed": r["seed"], "split": r["split"], "finished": r["finished_at"],
+                       **r["metrics"]} for r in runs])
+cols = st.columns(len(FILTERS))
+view = table
+for col, (name, label) in zip(cols, FILTERS.items()):
+    options = sorted(table[name].dropna().unique().tolist())
+    chosen = col.multiselect(label, options, key=f"filter_{name}")
+    if chosen:
+        view = view[view[name].isin(chosen)]
+evals = view[(view["kind"] != "train") & (view["status"] == "complete")]
+st.caption(f"{len(view)} of {len(table)} runs; {len(evals)} complete evaluations. Store: `{paths['runs']}`.")
+metric_cols = [c for c in ("hr@10", "ndcg@10", "fwr", "ise", "invalid", "users") if c in view.columns]
+st.dataframe(view[["id", "kind", "status", "dataset", "model", "method", "beta", "alpha", "seed", "split",
+                   *metric_cols]], hide_index=True, width="stretch")
+
+st.header("Methods compared")
+family, k_col, split_col = st.columns(3)
+fam = family.selectbox("Metric", ["HR", "NDCG", "FWR", "ISE"], key="metric_family")
+k = k_col.selectbox("K", KS, index=3, key="metric_k", disabled=fam in ("FWR", "ISE"))
+split = split_col.selectbox("Split", sorted(evals["split"].unique()) or ["test"], key="metric_split")
+metric = f"{fam.lower()}@{k}" if fam in ("HR", "NDCG") else fam.lower()
+picked = [r for r in runs if r["id"] in set(evals["id"]) and r["split"] == split]
+summary = pd.DataFrame(summarize(picked, metric))
+if summary.empty:
+    st.info(f"No complete {split} evaluation with {metric} in this selection.")
+else:
+    summary["method"] = [method_of({"kind": "eval", **row}) for row in summary.to_dict("records")]
+    summary["setting"] = [f"{m} (β={b:g}, α={a:g})" if b == b and b is not None and m.startswith("igd")
+                          else m for m, b, a in zip(summary["method"], summary["beta"], summary["alpha"].fillna(0))]
+    summary["std"] = summary["std"].fillna(0.0)
+    summary["low"], summary["high"] = summary["mean"] - summary["std"], summary["mean"] + summary["std"]
+    base = alt.Chart(summary).encode(y=alt.Y("setting:N", sort="-x", title=None))
+    bars = base.mark_bar(color="#4c6ef5").encode(
+        x=alt.X("mean:Q", title=f"{metric} (mean over seeds)"),
+        tooltip=["setting", "dataset", "model", alt.Tooltip("mean:Q", format=".4f"),
+                 alt.Tooltip("std:Q", format=".4f"), "n", "seeds"])
+    spread = base.mark_errorbar(color="black").encode(x="low:Q", x2="high:Q")
+    st.altair_chart((bars + spread).properties(height=40 * len(summary) + 40), width="stretch")
+    st.dataframe(summary[["dataset", "model", "setting", "n", "mean", "std", "seeds"]], hide_index=True,
+                 width="stretch")
+
+st.header("Sweeps")
+st.caption("IGD-Decoding's α with the same checkpoint, and IGD-Tuning's β with α = 0 (how the paper "
+           "selects them on the validation split).")
+sweep_rows = [r for r in runs if r["id"] in set(evals["id"]) and r["decoding"] == "igd"]
+alpha_sweep = pd.DataFrame(summarize(sweep_rows, metric))
+curves = []
+if not alpha_sweep.empty:
+    groups = alpha_sweep.groupby(["dataset", "model", "beta", "split"], dropna=False)
+    for (ds, model, beta, sp), g in groups:
+        if g["alpha"].nunique() > 1:
+            curves.append(g.assign(curve=f"{ds}/{model} β={beta:g} ({sp})", x=g["alpha"], sweep="α"))
+    by_beta = alpha_sweep[alpha_sweep["alpha"] == 0].groupby(["dataset", "model", "split"], dropna=False)
+    for (ds, model, sp), g in by_beta:
+        if g["beta"].nunique() > 1:
+            curves.append(g.assign(curve=f"{ds}/{model} α=0 ({sp})", x=g["beta"], sweep="β"))
+if curves:
+    data = pd.concat(curves)
+    for sweep in ("α", "β"):
+        part = data[data["sweep"] == sweep]
+        if not part.empty:
+            st.altair_chart(alt.Chart(part).mark_line(point=True).encode(
+                x=alt.X("x:Q", title=sweep), y=alt.Y("mean:Q", title=metric, scale=alt.Scale(zero=False)),
+                color=alt.Color("curve:N", title=None),
+                tooltip=["curve", "x", alt.Tooltip("mean:Q", format=".4f"), "n"],
+            ).properties(title=f"{metric} against {sweep}", height=260), width="stretch")
+else:
+    st.info("No sweep in this selection: run `igd experiment --alpha 0,0.1,0.2,0.4` (or `--beta ...`).")
+
+st.header("Training losses: zero-IG vs non-zero-IG tokens")
+trains = [r for r in runs if r["kind"] == "train" and r["id"] in set(view["id"])]
+if not trains:
+    st.info("No training run in this selection.")
+else:
+    labels = {r["id"]: f"run {r['id']}: {r['model']} {r['train_method']}"
+              + (f" β={r['beta']:g}" if r["train_method"] != "sft" and r["beta"] is not None else "")
+              + f" seed {r['seed']} ({r['status']})" for r in trains}
+    chosen = st.multiselect("Training runs", list(labels), default=list(labels)[:2], format_func=labels.get,
+                            key="loss_runs")
+    logs = pd.DataFrame([{**row, "run": labels[rid]} for rid in chosen for row in train_log(*key, rid)
+                         if row["name"] in ("loss_zero_ig", "loss_nonzero_ig", "eval_loss")])
+    if logs.empty:
+        st.info("These runs logged no per-token-group losses.")
+    else:
+        logs["tokens"] = logs["name"].map({"loss_zero_ig": "zero-IG tokens", "loss_nonzero_ig": "non-zero-IG tokens",
+                                           "eval_loss": "validation (plain CE)"})
+        st.altair_chart(alt.Chart(logs.dropna(subset=["value"])).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
+            x=alt.X("step:Q"), y=alt.Y("value:Q", title="mean token loss (CE)"),
+            color=alt.Color("tokens:N"), strokeDash=alt.StrokeDash("run:N"),
+            tooltip=["run", "tokens", "step", alt.Tooltip("value:Q", format=".3f")],
+        ).properties(height=320), width="stretch")

@@ -1,0 +1,23 @@
+"""igd's app: `igd app` (or `streamlit run app/streamlit_app.py`).
+
+Recommend: BIGRec, D3 and IGD side by side for a history, and each recommendation's token path.
+Runs: the run store's metrics, seeds, sweeps and loss curves. Catalogue: the dataset's
+statistics and its token trie with each next token's information gain.
+"""
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `ui`, whatever the working directory
+
+from ui import sidebar_paths  # noqa: E402
+
+st.set_page_config(page_title="igd: information-gain token decisiveness", layout="wide")
+pages = [st.Page("pages/recommend.py", title="Recommend", default=True),
+         st.Page("pages/runs.py", title="Runs"),
+         st.Page("pages/catalogue.py", title="Catalogue")]
+page = st.navigation(pages)
+sidebar_paths()
+page.run()
