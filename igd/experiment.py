@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from igd.checkpoint import META
@@ -105,5 +106,23 @@ def _eval(cfg: ExperimentConfig, ckpt: Path, method: str, alpha: float, split: s
         raise ValueError("with --train-on-valid the valid split trains the model: it cannot select "
                          "beta/alpha; pass single values")
     dc = DecodeConfig(method=method, alpha=alpha, num_beams=cfg.num_beams, batch_size=cfg.batch_size)
+    if (done := finished_eval(store, ckpt, dc, split, seed, cfg.max_users)) is not None:
+        return done
     return evaluate(ckpt, cfg.base.data, EvalConfig(split=split, max_users=cfg.max_users, decode=dc),
                     store, seed=seed)
+
+
+def finished_eval(store, ckpt: Path, dc: DecodeConfig, split: str, seed: int,
+                  max_users: int | None) -> dict | None:
+    """Metrics of a complete evaluation of this very checkpoint (started after it was last
+    written) with the same decoding, split, users and seed: a rerun experiment resumes."""
+    if store is None:
+        return None
+    written = datetime.fromtimestamp((Path(ckpt) / META).stat().st_mtime, timezone.utc)
+    alpha = dc.alpha if dc.method == "igd" else None
+    for r in reversed(store.runs(kind="eval", decoding=dc.method, split=split, seed=seed, status="complete")):
+        same = (r["alpha"] == alpha and Path(r["checkpoint"] or "").resolve() == Path(ckpt).resolve()
+                and r["config"].get("max_users") == max_users and r["config"].get("num_beams") == dc.num_beams)
+        if same and datetime.fromisoformat(r["started_at"]) >= written.replace(microsecond=0):
+            return r["metrics"]
+    return None

@@ -101,8 +101,14 @@ def test_experiment_shares_the_sft_checkpoint(workdir):
     assert sorted((r["decoding"], r["seed"]) for r in evals) == [
         (d, s) for d in ("bigrec", "d3", "igd") for s in (0, 1)]
     assert store.runs(kind="baseline")[0]["status"] == "complete"
-    assert main(args) == 0  # a second run reuses every checkpoint: no new training run
-    assert len(store.runs(kind="train")) == 4
+    assert main(args) == 0  # a second run reuses every checkpoint and every finished evaluation
+    assert len(store.runs(kind="train")) == 4 and len(store.runs(kind="eval")) == 6
+    ckpt = root / "ckpts" / "fruits" / "tiny" / "sft-seed0"
+    assert main(["train", "--data", str(data), "--out", str(ckpt), "--max-steps", "2", "--overwrite",
+                 "--db", "", *TINY]) == 0  # a retrained checkpoint at the same path: not reused
+    assert main(args) == 0
+    evals = store.runs(kind="eval")
+    assert len(evals) == 8 and {(r["decoding"], r["seed"]) for r in evals[6:]} == {("bigrec", 0), ("d3", 0)}
 
 
 def test_beta_then_alpha_selection_on_valid(workdir):
@@ -113,7 +119,8 @@ def test_beta_then_alpha_selection_on_valid(workdir):
     evals = RunStore(db).runs(kind="eval")
     on_valid = [(r["beta"], r["alpha"]) for r in evals if r["split"] == "valid"]
     assert on_valid[:2] == [(0.2, 0.0), (1.0, 0.0)]  # beta first, decoded as D3 (alpha 0)
-    assert sorted(a for _, a in on_valid[2:]) == [0.0, 0.4]  # then alpha with the chosen beta
+    # then alpha with the chosen beta: alpha 0 was evaluated in the beta stage and is reused
+    assert len(on_valid) == 3 and on_valid[2][1] == 0.4 and on_valid[2][0] in (0.2, 1.0)
     assert [r["split"] for r in evals][-1] == "test"
 
 
