@@ -153,6 +153,42 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_models(args: argparse.Namespace) -> int:
+    from igd.demo import DemoConfig, build_demo
+    from igd.train import TrainConfig
+
+    # The demo's training settings are fixed (models/README.md states them); only how much
+    # evidence is gathered (seeds, users) is a choice.
+    base = TrainConfig(data=str(args.data), out="", model="tiny", beta=1.0, category="movies", epochs=1,
+                       batch_size=32, logging_steps=100, max_eval_rows=1000)
+    cfg = DemoConfig(base=base, out=str(args.out), work=str(args.work), seeds=tuple(_list(args.seeds, int)),
+                     max_users=args.max_users, sweep_users=args.sweep_users)
+    report = build_demo(cfg)
+    print(f"wrote {args.out}/{{demo-sft,{cfg.igd_name},runs.db,README.md}} ({report['size_mb']:.1f} MB of checkpoints)")
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    script = repo / "app" / "streamlit_app.py"
+    if not script.exists():
+        raise FileNotFoundError(f"{script} is missing: `igd app` runs from a source checkout "
+                                "(git clone, then pip install -e .)")
+    data = args.data or (Path("data/ml-100k") if Path("data/ml-100k").exists() else repo / "data" / "ml-100k")
+    if not (data / "info.txt").exists() and data.name == "ml-100k":
+        from igd.movielens import build_movielens
+
+        print(f"igd app: building MovieLens-100K into {data} first (about 20 s, once)", file=sys.stderr)
+        build_movielens(data)
+    env = {**os.environ, "IGD_DATA": str(data)}
+    env.update({k: str(v) for k, v in (("IGD_MODELS", args.models), ("IGD_RUNS_DB", args.runs)) if v})
+    return subprocess.call([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
+                            "--server.address", args.address, "--server.headless", "true",
+                            "--browser.gatherUsageStats", "false"], env=env)
+
+
 def _list(text: str, cast):
     try:
         return [cast(x) for x in str(text).split(",") if x.strip()]
@@ -290,6 +326,24 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--beams", type=int, default=10, help="beams = list length (default 10)")
     ex.add_argument("--decode-batch-size", type=int, default=16, help="prompts per generate() call")
     ex.set_defaults(func=cmd_experiment)
+
+    dm = sub.add_parser("demo-models", help="regenerate the app's demo checkpoints, runs.db and models/README.md")
+    dm.add_argument("--data", type=Path, default=Path("data/ml-100k"), help="MovieLens-100K (built if missing)")
+    dm.add_argument("--out", type=Path, default=Path("models"), help="where the demo files go (default models)")
+    dm.add_argument("--work", type=Path, default=Path(".igd-demo"),
+                    help="every seed's checkpoints and the full store (default .igd-demo)")
+    dm.add_argument("--seeds", default="0,1,2", help="comma list of seeds; 0 is shipped (default 0,1,2)")
+    dm.add_argument("--max-users", type=int, default=2000, help="test users per evaluation (default 2000)")
+    dm.add_argument("--sweep-users", type=int, default=500, help="validation users of the alpha sweep")
+    dm.set_defaults(func=cmd_demo_models)
+
+    ap = sub.add_parser("app", help="start the Streamlit app (Recommend, Runs, Catalogue)")
+    ap.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    ap.add_argument("--address", default="localhost", help="address to listen on (0.0.0.0 in a container)")
+    ap.add_argument("--data", type=Path, default=None, help="dataset directory (default data/ml-100k, built if missing)")
+    ap.add_argument("--models", type=Path, default=None, help="checkpoint folder (default models/)")
+    ap.add_argument("--runs", type=Path, default=None, help="run store (default runs.db if present, else models/runs.db)")
+    ap.set_defaults(func=cmd_app)
     return parser
 
 

@@ -39,7 +39,7 @@ LEAVES = [p for p in PATHS if p and not any(q[:len(p)] == p and q != p for q in 
 
 def test_the_command_tree():
     assert LEAVES == [("data", "movielens"), ("data", "amazon"), ("stats",), ("train",),
-                      ("evaluate",), ("recommend",), ("runs",), ("experiment",)]
+                      ("evaluate",), ("recommend",), ("runs",), ("experiment",), ("demo-models",), ("app",)]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(("igd",) + p))
