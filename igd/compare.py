@@ -102,13 +102,14 @@ class Comparison:
     sides: dict[str, Side]
     k: int
     notes: tuple[str, ...]
+    hidden: frozenset[str] = frozenset()  # titles left out of the lists (the history, on request)
 
     @property
     def seconds(self) -> float:
         return sum(s.seconds for s in self.sides.values())
 
     def top(self, method: str) -> list[Recommendation]:
-        return list(self.sides[method].recs[:self.k])
+        return [r for r in self.sides[method].recs if r.title not in self.hidden][:self.k]
 
     def differing(self) -> set[str]:
         """Titles in some top-K list but not in all three."""
@@ -117,8 +118,10 @@ class Comparison:
 
 
 def compare(sft: Loaded, igd: Loaded, history: Sequence[str], k: int = 10, beams: int = 10,
-            alpha: float = 0.2) -> Comparison:
-    """BIGRec and D3 on the SFT checkpoint, IGD (alpha) on the IGD-tuned one."""
+            alpha: float = 0.2, hide_history: bool = False) -> Comparison:
+    """BIGRec and D3 on the SFT checkpoint, IGD (alpha) on the IGD-tuned one. The paper's
+    evaluation keeps items of the history in the lists; `hide_history` leaves them out (the
+    lists may then be shorter than K: raise the beams)."""
     if not history:
         raise ValueError("the history is empty: add at least one item (the models were never "
                          "trained on an empty history)")
@@ -135,7 +138,8 @@ def compare(sft: Loaded, igd: Loaded, history: Sequence[str], k: int = 10, beams
         [recs], _ = recommend_batch(loaded.ck.model, loaded.ig, [prompt], cfg, loaded.ck.tokenizer.pad_token_id)
         sides[method] = Side(method, cfg.effective_alpha, tuple(recs), time.perf_counter() - t0,
                              tuple(prompt), loaded)
-    return Comparison(sides, k, tuple(dict.fromkeys(notes)))
+    hidden = frozenset(history) if hide_history else frozenset()
+    return Comparison(sides, k, tuple(dict.fromkeys(notes)), hidden)
 
 
 def token_text(loaded: Loaded, token_id: int) -> str:

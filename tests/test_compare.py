@@ -80,6 +80,14 @@ def test_compare_gives_three_lists_of_k_distinct_catalogue_items(sft, igd):
     assert c.seconds > 0
 
 
+def test_hide_history_leaves_history_items_out(sft, igd):
+    shown = compare(sft, igd, ["ab", "ba", "c"], k=8, beams=12)
+    hidden = compare(sft, igd, ["ab", "ba", "c"], k=8, beams=12, hide_history=True)
+    for m in shown.sides:
+        kept = [r.title for r in shown.sides[m].recs if r.title not in {"ab", "ba", "c"}][:8]
+        assert [r.title for r in hidden.top(m)] == kept
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"history": []}, "history is empty"),
     ({"history": ["ab"], "k": 11}, "K=11"),

@@ -9,6 +9,9 @@ from igd.compare import LABELS, check_history, compare, path_rows
 from ui import dataset_or_stop, find_checkpoints, loaded_or_stop, current_paths
 
 DIFFERS, TRUTH = "background-color: #fff3bf", "background-color: #c3fae8; font-weight: bold"
+LIST_COLUMNS = {"rank": st.column_config.NumberColumn(width=45), "title": st.column_config.TextColumn(width="large"),
+                "score": st.column_config.NumberColumn(width=65, format="%.3f"),
+                "note": st.column_config.TextColumn(width=75)}
 
 paths = current_paths()
 st.title("Recommend: BIGRec, D3 and IGD side by side")
@@ -30,6 +33,8 @@ with right:
     beams = st.number_input("Beams", min_value=2, max_value=50, value=max(10, k), step=1, key="beams",
                             help="beam search keeps this many prefixes; the list is the top K of them")
     alpha = st.slider("α (IGD-Decoding: w = 1 − α·IG~)", 0.0, 1.0, 0.2, 0.05, key="alpha")
+    hide = st.checkbox("Leave history items out of the lists", key="hide_history",
+                       help="The paper's evaluation keeps them (beam search may regenerate a history item).")
 
 sft = loaded_or_stop(sft_pick["path"], paths["data"])
 igd = loaded_or_stop(igd_pick["path"], paths["data"])
@@ -66,7 +71,7 @@ if st.button("Recommend", type="primary", key="recommend"):
         st.warning(f"K={k} is more than the {beams} beams: raise the beams or lower K.")
     else:
         with st.spinner("Decoding with BIGRec, D3 and IGD…"):
-            result = compare(sft, igd, history.titles, k=k, beams=int(beams), alpha=alpha)
+            result = compare(sft, igd, history.titles, k=k, beams=int(beams), alpha=alpha, hide_history=hide)
         st.session_state["comparison"] = {"result": result, "truth": truth, "history": history.titles}
 
 shown = st.session_state.get("comparison")
@@ -91,7 +96,7 @@ for col, method in zip(cols, result.sides):
     with col:
         alpha_text = f", α={side.alpha:g}" if method == "igd" else ""
         st.subheader(f"{LABELS[method]}{alpha_text}")
-        st.dataframe(style.format({"score": "{:.3f}"}), hide_index=True, width="stretch")
+        st.dataframe(style, hide_index=True, width="stretch", column_config=LIST_COLUMNS)
         st.caption(f"{side.seconds:.2f} s")
 st.caption(f"Three-way latency: {result.seconds:.2f} s (model forward passes and beam search, "
            "on the device this app runs on).")
@@ -114,11 +119,15 @@ steps = pd.DataFrame(path)
 steps["label"] = [f"{r['step']}: {r['token']}" for r in path]
 steps["kind"] = ["zero IG" if z else "IG > 0" for z in steps["zero_ig"]]
 order = list(steps["label"])
-x = alt.X("label:N", sort=order, title="step: token", axis=alt.Axis(labelAngle=-40, labelLimit=120))
+axis = alt.Axis(labelAngle=-50, labelLimit=110, labelOverlap=False, labelFontSize=10)
+x = alt.X("label:N", sort=order, title="step: token", axis=axis)
 tips = ["step", "token", alt.Tooltip("log_p:Q", format=".4f"), alt.Tooltip("ig:Q", format=".4f"),
         alt.Tooltip("ig_norm:Q", format=".3f"), alt.Tooltip("weight:Q", format=".3f"), "candidates"]
 colour = alt.Color("kind:N", scale=alt.Scale(domain=["IG > 0", "zero IG"], range=["#1c7ed6", "#adb5bd"]))
-ig_bars = alt.Chart(steps).mark_bar().encode(x=x, y=alt.Y("ig:Q", title="IG (nats)"), color=colour, tooltip=tips)
+# symlog: the first token carries ~H(root) nats, later ones hundredths; both stay visible
+ig_bars = alt.Chart(steps).mark_bar().encode(
+    x=x, y=alt.Y("ig:Q", title="IG (nats, symlog scale)", scale=alt.Scale(type="symlog", constant=0.01)),
+    color=colour, tooltip=tips)
 weight = alt.Chart(steps).mark_line(point=True, color="#e8590c").encode(
     x=x, y=alt.Y("weight:Q", title="IGD weight w", scale=alt.Scale(domain=[0, 1.05])), tooltip=tips)
 logp = alt.Chart(steps).mark_bar().encode(x=x, y=alt.Y("log_p:Q", title="log p"), color=colour, tooltip=tips)
@@ -132,7 +141,7 @@ top_n = 15
 cand = cand[(cand["rank"] <= top_n) | cand["chosen"]].merge(steps[["step", "label"]], on="step")
 cand["chosen"] = cand["chosen"].map({True: "chosen", False: "allowed"})
 st.altair_chart(alt.Chart(cand).mark_point(filled=True).encode(
-    x=alt.X("label:N", sort=order, title="step: token", axis=alt.Axis(labelAngle=-40, labelLimit=120)),
+    x=alt.X("label:N", sort=order, title="step: token", axis=axis),
     y=alt.Y("log_p:Q", title="log p"),
     color=alt.Color("ig:Q", title="IG", scale=alt.Scale(scheme="viridis")),
     shape=alt.Shape("chosen:N", scale=alt.Scale(domain=["chosen", "allowed"], range=["diamond", "circle"])),
@@ -141,7 +150,7 @@ st.altair_chart(alt.Chart(cand).mark_point(filled=True).encode(
 ).properties(title=f"Candidate tokens at each step (the {top_n} most likely, and the chosen one)", height=300),
     width="stretch")
 st.dataframe(steps[["step", "token", "log_p", "ig", "ig_norm", "weight", "score", "zero_ig", "candidates"]],
-             hide_index=True, width="stretch")
+             hide_index=True, width="stretch", height=35 * (len(steps) + 1) + 3)
 total = steps["score"].sum()
 if method == "bigrec":  # length penalty 1: the beam score is the mean
     st.caption(f"Σ score / {len(steps)} tokens = {total / len(steps):.4f}: the BIGRec beam score of this title.")

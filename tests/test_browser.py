@@ -1,0 +1,129 @@
+"""The app in a real browser: `igd app` started by the test, headless Debian Chromium driven by
+Playwright. Each page is loaded, a history is typed into the catalogue search, Recommend is
+clicked, and a screenshot of every page is saved to build/screenshots/ (or $IGD_SCREENSHOTS).
+
+Needs /usr/bin/chromium (Debian package `chromium`); `.ci/run` installs it. The demo checkpoints
+in models/ and MovieLens-100K (built if missing) are what a new user sees."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("IGD_SCREENSHOTS", REPO / "build" / "screenshots"))
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    port = free_port()
+    models = Path(os.environ.get("IGD_MODELS", REPO / "models"))
+    (REPO / "build").mkdir(exist_ok=True)
+    log = open(REPO / "build" / "app-browser-test.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "igd", "app", "--port", str(port), "--models", str(models),
+                             "--runs", str(models / "runs.db")], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    deadline = time.time() + 180  # MovieLens is built first if missing
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+        if proc.poll() is not None:
+            pytest.fail(f"igd app exited with {proc.returncode}; see build/app-browser-test.log")
+    else:
+        proc.kill()
+        pytest.fail("igd app did not answer /_stcore/health within 180 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        tab = browser.new_page(viewport={"width": 1500, "height": 1000})
+        tab.set_default_timeout(180_000)  # the first page load builds two checkpoints' tries
+        yield tab
+        browser.close()
+
+
+def shoot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so the viewport is made as tall
+    as the content first (a full_page screenshot alone would show one screen)."""
+    time.sleep(1.5)  # let charts finish drawing
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1500, "height": min(int(height) + 100, 6000)})
+    time.sleep(0.5)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1500, "height": 1000})
+
+
+def add_to_history(page, text: str) -> None:
+    box = page.locator('[data-testid="stMultiSelect"] input').first
+    box.click()
+    box.fill(text)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+
+
+def test_recommend_page(server, page):
+    page.goto(server)
+    page.get_by_text("Recommend: BIGRec, D3 and IGD side by side").wait_for()
+    page.get_by_text("Search the catalogue and add items").wait_for()
+    for title in ("Star Wars (1977)", "Fargo (1996)", "Toy Story (1995)"):
+        add_to_history(page, title)
+    page.get_by_role("button", name="Recommend").click()
+    page.get_by_text("Three-way latency").wait_for()
+    page.get_by_text("Token path").first.wait_for()
+    assert page.get_by_text("For the history Star Wars (1977), Fargo (1996), Toy Story (1995)").count() == 1
+    for name in ("BIGRec", "D3", "IGD, α=0.2"):
+        assert page.get_by_role("heading", name=name, exact=True).count() == 1
+    page.locator('[data-testid="stDataFrame"]').nth(3).wait_for()  # three lists and the path table
+    page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for()
+    shoot(page, "recommend")
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_real_user(server, page):
+    page.goto(server)
+    page.get_by_text("A real test user").click()
+    page.get_by_text("Ground-truth next item").wait_for()
+    page.get_by_role("button", name="Recommend").click()
+    page.get_by_text("Rank of the ground truth").wait_for()
+    shoot(page, "recommend-user")
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+@pytest.mark.parametrize("path, heading, marker", [
+    ("runs", "Runs", "Methods compared"),
+    ("catalogue", "Catalogue and token trie", "Trie explorer"),
+])
+def test_other_pages(server, page, path, heading, marker):
+    page.goto(f"{server}/{path}")
+    page.get_by_role("heading", name=heading).first.wait_for()
+    page.get_by_text(marker).first.wait_for()
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    shoot(page, path)
+    assert page.locator('[data-testid="stException"]').count() == 0
