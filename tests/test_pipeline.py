@@ -135,3 +135,12 @@ def test_smollm2_lora_end_to_end(workdir):
                  "--max-users", "2", "--batch-size", "2", "--db", db]) == 0
     [run] = RunStore(db).runs(kind="eval")
     assert run["status"] == "complete" and run["metrics"]["invalid"] == 0 and run["metrics"]["users"] == 2
+    # The app's path (igd.compare) takes the LoRA checkpoint like any other.
+    from igd.compare import compare, load, path_rows
+    from igd.data import load_dataset
+
+    loaded = load(ckpt, load_dataset(data))
+    result = compare(loaded, loaded, ["kiwi", "lime"], k=3, beams=3)
+    assert all(len(result.top(m)) == 3 for m in result.sides)
+    path, _ = path_rows(result.sides["igd"], result.top("igd")[0].title)
+    assert path[-1]["token"] == "<eos>"
