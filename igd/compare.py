@@ -127,19 +127,20 @@ def compare(sft: Loaded, igd: Loaded, history: Sequence[str], k: int = 10, beams
                          "trained on an empty history)")
     if not 1 <= k <= beams:
         raise ValueError(f"K={k}: must be between 1 and the number of beams ({beams})")
-    sides, notes = {}, []
+    sides, cut = {}, {}
     for method, loaded in (("bigrec", sft), ("d3", sft), ("igd", igd)):
         prompt, dropped = fit_prompt(loaded, history)
         if dropped:
-            notes.append(f"{LABELS[method]}: the {dropped} oldest item(s) dropped to fit the "
-                         f"checkpoint's max_length of {loaded.max_length} tokens.")
+            cut.setdefault((dropped, loaded.max_length), []).append(LABELS[method])
         cfg = DecodeConfig(method, alpha=alpha if method == "igd" else 0.0, num_beams=beams, batch_size=1)
         t0 = time.perf_counter()
         [recs], _ = recommend_batch(loaded.ck.model, loaded.ig, [prompt], cfg, loaded.ck.tokenizer.pad_token_id)
         sides[method] = Side(method, cfg.effective_alpha, tuple(recs), time.perf_counter() - t0,
                              tuple(prompt), loaded)
     hidden = frozenset(history) if hide_history else frozenset()
-    return Comparison(sides, k, tuple(dict.fromkeys(notes)), hidden)
+    notes = tuple(f"{', '.join(methods)}: the {n} oldest item(s) dropped to fit the checkpoint's "
+                  f"max_length of {length} tokens (as training did)." for (n, length), methods in cut.items())
+    return Comparison(sides, k, notes, hidden)
 
 
 def token_text(loaded: Loaded, token_id: int) -> str:

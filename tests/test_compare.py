@@ -67,6 +67,13 @@ def test_fit_prompt_drops_the_oldest_items_to_fit_max_length(sft):
     assert dropped == 2 and prompt == TOK.encode(TEMPLATE.prompt(["cc"]))
 
 
+def test_compare_says_once_when_the_history_is_cut_to_fit(sft, igd):
+    short = loaded(0, max_length=len(TOK.encode(TEMPLATE.prompt(["cc"]))) + int(sft.ig.trie.lengths.max()))
+    c = compare(short, short, ["ab", "ba", "cc"], k=3, beams=3)
+    assert c.notes == ("BIGRec, D3, IGD: the 2 oldest item(s) dropped to fit the checkpoint's max_length "
+                       f"of {short.max_length} tokens (as training did).",)
+
+
 def test_compare_gives_three_lists_of_k_distinct_catalogue_items(sft, igd):
     c = compare(sft, igd, ["ab", "ba"], k=5, beams=8, alpha=0.5)
     assert list(c.sides) == ["bigrec", "d3", "igd"]

@@ -82,6 +82,9 @@ with left:
         st.dataframe(children, hide_index=True, width="stretch")
 with right:
     st.subheader("Items below")
-    st.dataframe(pd.DataFrame(e["titles"]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(e["titles"]), hide_index=True, width="stretch", column_config={
+        "title": st.column_config.TextColumn(width="large"),
+        "train_targets": st.column_config.NumberColumn("targets", width=70),
+        "tokens": st.column_config.NumberColumn(width=60)})
     if e["n_matches"] > len(e["titles"]):
         st.caption(f"The {len(e['titles'])} most frequent training targets of {e['n_matches']:,}.")

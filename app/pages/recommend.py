@@ -88,7 +88,7 @@ st.caption(f"For the history {', '.join(shown['history'])}. Highlighted: items n
 cols = st.columns(3)
 for col, method in zip(cols, result.sides):
     side = result.sides[method]
-    table = pd.DataFrame([{"rank": i, "title": r.title, "score": r.score,
+    table = pd.DataFrame([{"rank": i, "score": r.score, "title": r.title,
                            "note": "ground truth" if r.title == truth else ("differs" if r.title in differ else "")}
                           for i, r in enumerate(result.top(method), start=1)])
     style = table.style.apply(lambda row: [TRUTH if row["note"] == "ground truth" else
