@@ -147,10 +147,10 @@ def render_readme(cfg: DemoConfig, rep: dict) -> str:
         f"{rep['size_mb']:.1f} MB together.", "",
         "Regenerate them (and `runs.db`) with", "",
         "```", _command(cfg), "```", "",
-        f"which trains seeds {', '.join(map(str, cfg.seeds))} (about 10 minutes per checkpoint on 2 CPU cores), "
+        f"which trains seeds {', '.join(map(str, cfg.seeds))} (training times below), "
         f"evaluates {cfg.max_users or 'all'} test users per run, and sweeps IGD-Decoding's α on "
         f"{cfg.sweep_users} validation users. `runs.db` keeps metrics and training logs; per-user "
-        f"predictions stay in `{cfg.work}/runs.db`.", "",
+        "predictions stay in the work directory's store (`--work`, default `.igd-demo/runs.db`).", "",
         f"## Test metrics ({cfg.max_users or 'all'} users, mean ± sample std over seeds)", "",
         "| decoding (checkpoint) | seeds | HR@5 | NDCG@5 | HR@10 | NDCG@10 | FWR | ISE | invalid |",
         "|---|---|---|---|---|---|---|---|---|"]
@@ -167,7 +167,7 @@ def render_readme(cfg: DemoConfig, rep: dict) -> str:
               "| α | HR@10 | NDCG@10 |", "|---|---|---|"]
     lines += [f"| {a:g} | {m.get('hr@10', float('nan')):.4f} | {m.get('ndcg@10', float('nan')):.4f} |"
               for a, m in rep["sweep"]]
-    lines += ["", "## Training (seed 0)", ""]
+    lines += ["", "## Training (seed 0; wall clock on the machine that ran the recipe)", ""]
     lines += [f"- {method}: {m.get('steps', 0):.0f} steps, {m.get('train_seconds', 0) / 60:.1f} min, "
               f"validation loss {m.get('eval_loss', float('nan')):.3f}" for method, m in sorted(rep["train"].items())]
     lines += ["", "Package versions: " + ", ".join(f"{k} {v}" for k, v in sorted(rep["versions"].items())), ""]

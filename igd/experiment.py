@@ -68,8 +68,8 @@ def run_experiment(cfg: ExperimentConfig, store) -> list[dict]:
     """Train what is needed, decode with each method, store every run; returns summaries."""
     results = []
     if cfg.most_popular:
-        m = evaluate_most_popular(cfg.base.data, cfg.split, cfg.base.train_on_valid, cfg.max_users,
-                                  k=cfg.num_beams, store=store)
+        m = finished_most_popular(cfg, store) or evaluate_most_popular(
+            cfg.base.data, cfg.split, cfg.base.train_on_valid, cfg.max_users, k=cfg.num_beams, store=store)
         results.append({"method": "most_popular", **m})
     for seed in cfg.seeds:
         if {"bigrec", "d3"} & set(cfg.methods):
@@ -110,6 +110,19 @@ def _eval(cfg: ExperimentConfig, ckpt: Path, method: str, alpha: float, split: s
         return done
     return evaluate(ckpt, cfg.base.data, EvalConfig(split=split, max_users=cfg.max_users, decode=dc),
                     store, seed=seed)
+
+
+def finished_most_popular(cfg: ExperimentConfig, store) -> dict | None:
+    """The baseline does not depend on the seed: one complete run per data, split and users."""
+    if store is None:
+        return None
+    dataset = load_dataset(cfg.base.data)
+    training = dataset.training_split_name(cfg.base.train_on_valid)
+    for r in reversed(store.runs(kind="baseline", split=cfg.split, status="complete")):
+        if (r["dataset_fingerprint"] == dataset.fingerprint and r["config"].get("k") == cfg.num_beams
+                and r["config"].get("max_users") == cfg.max_users and r["config"].get("training_split") == training):
+            return r["metrics"]
+    return None
 
 
 def finished_eval(store, ckpt: Path, dc: DecodeConfig, split: str, seed: int,

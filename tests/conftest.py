@@ -7,6 +7,14 @@ import pytest
 from igd.tokenization import load_tokenizer
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the test item (`rep_call`), for fixtures that explain failures."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture(scope="session")
 def builtin_tokenizer():
     """load_tokenizer(name), once per session. The first build of each real tokenizer (from

@@ -64,9 +64,28 @@ def page(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         tab = browser.new_page(viewport={"width": 1500, "height": 1000})
-        tab.set_default_timeout(180_000)  # the first page load builds two checkpoints' tries
+        tab.set_default_timeout(120_000)  # the first page load builds two checkpoints' tries
         yield tab
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def explain_failures(request, page):
+    """A failing step leaves a screenshot and the page's text in the report: what the user saw."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        name = request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
+        page.screenshot(path=str(SHOTS / f"FAILED-{name}.png"), full_page=True)
+        print(f"page text at failure ({page.url}):\n{page.inner_text('body')[:3000]}")
+
+
+def see(page, text: str) -> None:
+    """Wait for `text`, or fail at once with the app's words if it shows an error instead."""
+    problems = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+    page.get_by_text(text).or_(problems).first.wait_for()
+    if problems.count():
+        pytest.fail(f"waiting for {text!r}, the app shows: {problems.first.inner_text()[:2000]}")
 
 
 def shoot(page, name: str) -> None:
@@ -91,11 +110,11 @@ def add_to_history(page, text: str) -> None:
 def test_recommend_page(server, page):
     page.goto(server)
     page.get_by_text("Recommend: BIGRec, D3 and IGD side by side").wait_for()
-    page.get_by_text("Search the catalogue and add items").wait_for()
+    see(page, "Search the catalogue and add items")
     for title in ("Star Wars (1977)", "Fargo (1996)", "Toy Story (1995)"):
         add_to_history(page, title)
     page.get_by_role("button", name="Recommend").click()
-    page.get_by_text("Three-way latency").wait_for()
+    see(page, "Three-way latency")
     page.get_by_text("Token path").first.wait_for()
     assert page.get_by_text("For the history Star Wars (1977), Fargo (1996), Toy Story (1995)").count() == 1
     for name in ("BIGRec", "D3", "IGD, α=0.2"):
@@ -108,10 +127,11 @@ def test_recommend_page(server, page):
 
 def test_real_user(server, page):
     page.goto(server)
+    see(page, "A real test user")
     page.get_by_text("A real test user").click()
-    page.get_by_text("Ground-truth next item").wait_for()
+    see(page, "Ground-truth next item")
     page.get_by_role("button", name="Recommend").click()
-    page.get_by_text("Rank of the ground truth").wait_for()
+    see(page, "Rank of the ground truth")
     shoot(page, "recommend-user")
     assert page.locator('[data-testid="stException"]').count() == 0
 
@@ -123,7 +143,7 @@ def test_real_user(server, page):
 def test_other_pages(server, page, path, heading, marker):
     page.goto(f"{server}/{path}")
     page.get_by_role("heading", name=heading).first.wait_for()
-    page.get_by_text(marker).first.wait_for()
+    see(page, marker)
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     shoot(page, path)
     assert page.locator('[data-testid="stException"]').count() == 0

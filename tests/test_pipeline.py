@@ -74,6 +74,7 @@ def test_experiment_shares_the_sft_checkpoint(workdir):
     assert store.runs(kind="baseline")[0]["status"] == "complete"
     assert main(args) == 0  # a second run reuses every checkpoint and every finished evaluation
     assert len(store.runs(kind="train")) == 4 and len(store.runs(kind="eval")) == 6
+    assert len(store.runs(kind="baseline")) == 1  # most popular does not depend on the seed
     ckpt = root / "ckpts" / "fruits" / "tiny" / "sft-seed0"
     assert main(["train", "--data", str(data), "--out", str(ckpt), "--max-steps", "2", "--overwrite",
                  "--db", "", *TINY]) == 0  # a retrained checkpoint at the same path: not reused

@@ -2,7 +2,8 @@
 matter is checked, then the Dockerfile's steps are run in a clean virtual environment — ARG,
 ENV, WORKDIR, COPY and RUN interpreted in order, /home/user mapped to a temporary directory,
 the image's python being this machine's python3.11 — and its CMD must serve the app on the
-front matter's port."""
+front matter's port. Steps that change the machine itself rather than the image's files (creating
+the uid-1000 user) are checked, not run: the test must not add users to the host."""
 
 import json
 import os
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.slow
 # Build arguments overridden here: this machine reaches PyPI only (the PyPI torch==2.13.0 here
 # is the CPU wheel on disk), not the PyTorch index the Space uses.
 ARG_OVERRIDES = {"TORCH_INDEX": "https://pypi.org/simple"}
+HOST_ONLY = ("useradd ",)  # RUN steps checked by test_the_image_runs_as_uid_1000, not executed
 
 
 def front_matter() -> dict[str, str]:
@@ -46,6 +48,15 @@ def test_front_matter_declares_a_docker_space_on_the_cmd_port():
     cmd = json.loads(steps["CMD"])
     assert cmd[:2] == ["igd", "app"] and cmd[cmd.index("--port") + 1] == fm["app_port"]
     assert cmd[cmd.index("--address") + 1] == "0.0.0.0"
+
+
+def test_the_image_runs_as_uid_1000():
+    """Spaces run containers as uid 1000: the user is created before USER switches to it."""
+    steps = instructions()
+    create = steps.index(("RUN", "useradd -m -u 1000 user"))
+    assert steps[create + 1] == ("USER", "user")
+    installs = [i for i, (op, arg) in enumerate(steps) if op == "RUN" and "pip install" in arg]
+    assert installs and min(installs) > create + 1, "install as the user, so the app can write its caches"
 
 
 def expand(text: str, env: dict[str, str]) -> str:
@@ -90,6 +101,8 @@ def image(tmp_path_factory):
                     shutil.copytree(context / src, target, dirs_exist_ok=True)
                 else:
                     shutil.copy2(context / src, target)
+        elif op == "RUN" and arg.startswith(HOST_ONLY):
+            continue
         elif op == "RUN":
             command = str(fs(expand(arg, env)))
             proc = subprocess.run(["bash", "-c", command], cwd=workdir, env=env, capture_output=True,
