@@ -77,7 +77,7 @@ with left:
             y=alt.Y("token:N", sort=None, title=None), x=alt.X("ig:Q", title="IG (nats)"),
             color=alt.Color("train_targets_below:Q", title="targets below", scale=alt.Scale(scheme="blues")),
             tooltip=["token", alt.Tooltip("ig:Q", format=".4f"), alt.Tooltip("ig_norm:Q", format=".3f"),
-                     "items_below", "train_targets_below"]).properties(height=22 * len(shown) + 40),
+                     "items_below", "train_targets_below"]).properties(height=alt.Step(24)),  # 24 px per token
             width="stretch")
         st.dataframe(children, hide_index=True, width="stretch")
 with right:

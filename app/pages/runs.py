@@ -46,8 +46,10 @@ for col, (name, label) in zip(cols, FILTERS.items()):
 evals = view[(view["kind"] != "train") & (view["status"] == "complete")]
 st.caption(f"{len(view)} of {len(table)} runs; {len(evals)} complete evaluations. Store: `{paths['runs']}`.")
 metric_cols = [c for c in ("hr@10", "ndcg@10", "fwr", "ise", "invalid", "users") if c in view.columns]
+# Fixed decimals: long floats would otherwise be cut from the left in narrow columns.
+number = {c: st.column_config.NumberColumn(format="%.4f") for c in ("hr@10", "ndcg@10", "fwr", "ise")}
 st.dataframe(view[["id", "kind", "status", "dataset", "model", "method", "beta", "alpha", "seed", "split",
-                   *metric_cols]], hide_index=True, width="stretch")
+                   *metric_cols]], hide_index=True, width="stretch", column_config=number)
 
 st.header("Methods compared")
 family, k_col, split_col = st.columns(3)
@@ -65,12 +67,13 @@ else:
                           else m for m, b, a in zip(summary["method"], summary["beta"], summary["alpha"].fillna(0))]
     summary["std"] = summary["std"].fillna(0.0)
     summary["low"], summary["high"] = summary["mean"] - summary["std"], summary["mean"] + summary["std"]
-    base = alt.Chart(summary).encode(y=alt.Y("setting:N", sort="-x", title=None))
+    base = alt.Chart(summary).encode(y=alt.Y("setting:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)))
     bars = base.mark_bar(color="#4c6ef5").encode(
-        x=alt.X("mean:Q", title=f"{metric} (mean over seeds)"),
+        x=alt.X("mean:Q", title=f"{metric}: mean over seeds, bars ± 1 std"),
         tooltip=["setting", "dataset", "model", alt.Tooltip("mean:Q", format=".4f"),
                  alt.Tooltip("std:Q", format=".4f"), "n", "seeds"])
-    spread = base.mark_errorbar(color="black").encode(x="low:Q", x2="high:Q")
+    spread = base.mark_errorbar(color="black").encode(x=alt.X("low:Q", title=f"{metric}: mean over seeds, bars ± 1 std"),
+                                                      x2="high:Q")
     st.altair_chart((bars + spread).properties(height=40 * len(summary) + 40), width="stretch")
     st.dataframe(summary[["dataset", "model", "setting", "n", "mean", "std", "seeds"]], hide_index=True,
                  width="stretch")
