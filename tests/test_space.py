@@ -77,7 +77,7 @@ def image(tmp_path_factory):
             shutil.copy2(REPO / name, context / name)
     home = root / "home" / "user"
     home.mkdir(parents=True)
-    fs = lambda path: Path(str(path).replace("/home/user", str(home)))  # noqa: E731
+    fs = lambda text: text.replace("/home/user", str(home))  # noqa: E731  (strings: URLs keep their //)
     env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
     python_dir = str(Path(sys.base_prefix) / "bin")  # the base interpreter, not this venv's
     env["PATH"] = f"{python_dir}:{env['PATH']}"
@@ -89,9 +89,9 @@ def image(tmp_path_factory):
         elif op == "ENV":
             for pair in shlex.split(arg):
                 key, _, value = pair.partition("=")
-                env[key] = str(fs(expand(value, env)))
+                env[key] = fs(expand(value, env))
         elif op == "WORKDIR":
-            workdir = fs(expand(arg, env))
+            workdir = Path(fs(expand(arg, env)))
             workdir.mkdir(parents=True, exist_ok=True)
         elif op == "COPY":
             *sources, dest = [a for a in shlex.split(arg) if not a.startswith("--")]
@@ -104,7 +104,7 @@ def image(tmp_path_factory):
         elif op == "RUN" and arg.startswith(HOST_ONLY):
             continue
         elif op == "RUN":
-            command = str(fs(expand(arg, env)))
+            command = fs(expand(arg, env))
             proc = subprocess.run(["bash", "-c", command], cwd=workdir, env=env, capture_output=True,
                                   text=True, timeout=1800)
             assert proc.returncode == 0, f"RUN {command}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
