@@ -32,12 +32,9 @@ def _default(env: str, relative: str) -> str:
 def sidebar_paths() -> None:
     """The dataset, checkpoint folder and run store every page reads. Drawn by the entry script
     on every run, whatever the page, so the values survive page switches."""
-    defaults = {"data": _default("IGD_DATA", "data/ml-100k"), "models": _default("IGD_MODELS", "models"),
-                "runs": _default("IGD_RUNS_DB", "runs.db") if Path("runs.db").exists() or os.environ.get(
-                    "IGD_RUNS_DB") else str(REPO / "models" / "runs.db")}
     # The values live under a plain key: Streamlit drops a widget's own state when a run does
     # not draw it (page switches), and the widget then starts again from `value`.
-    saved = st.session_state.setdefault("igd_paths", defaults)
+    saved = st.session_state.setdefault("igd_paths", _default_paths())
     with st.sidebar:
         st.markdown("**Paths**")
         for key, label in (("data", "Dataset directory (D3 layout)"),
@@ -46,8 +43,16 @@ def sidebar_paths() -> None:
             saved[key] = st.text_input(label, value=saved[key], key=f"path_{key}").strip()
 
 
+def _default_paths() -> dict[str, str]:
+    return {"data": _default("IGD_DATA", "data/ml-100k"), "models": _default("IGD_MODELS", "models"),
+            "runs": _default("IGD_RUNS_DB", "runs.db") if Path("runs.db").exists() or os.environ.get(
+                "IGD_RUNS_DB") else str(REPO / "models" / "runs.db")}
+
+
 def current_paths() -> dict[str, str]:
-    return dict(st.session_state.get("igd_paths", {}))
+    """The sidebar's values; the defaults when a page runs first (a deep link to /runs can run
+    the page before the entry script has drawn the sidebar in this session)."""
+    return dict(st.session_state.setdefault("igd_paths", _default_paths()))
 
 
 @st.cache_resource(show_spinner="Loading the dataset…")
