@@ -15,9 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `ui`, whatever the w
 from ui import sidebar_paths  # noqa: E402
 
 st.set_page_config(page_title="igd: information-gain token decisiveness", layout="wide")
-pages = [st.Page("pages/recommend.py", title="Recommend", default=True),
-         st.Page("pages/runs.py", title="Runs"),
-         st.Page("pages/catalogue.py", title="Catalogue")]
+# The pages live in views/, not pages/: a pages/ folder beside the entry script switches on
+# Streamlit's automatic multipage mode, which serves a deep link (/runs) without this script.
+pages = [st.Page("views/recommend.py", title="Recommend", default=True),
+         st.Page("views/runs.py", title="Runs"),
+         st.Page("views/catalogue.py", title="Catalogue")]
 page = st.navigation(pages)
 sidebar_paths()
 page.run()

@@ -114,8 +114,8 @@ def test_an_empty_history_is_a_message(monkeypatch, fruit):
 @pytest.mark.parametrize("key, page, message", [
     ("data", None, "does not exist"),
     ("models", None, "needs an SFT checkpoint"),
-    ("models", "pages/catalogue.py", "No checkpoint under"),
-    ("runs", "pages/runs.py", "No run store at"),
+    ("models", "views/catalogue.py", "No checkpoint under"),
+    ("runs", "views/runs.py", "No run store at"),
 ])
 def test_missing_inputs_are_messages(monkeypatch, fruit, key, page, message):
     at = app(monkeypatch, {**fruit, key: fruit["root"] / "missing"}, page)
@@ -125,7 +125,7 @@ def test_missing_inputs_are_messages(monkeypatch, fruit, key, page, message):
 def test_a_corrupt_run_store_is_a_message(monkeypatch, fruit):
     bad = fruit["root"] / "bad.db"
     bad.write_text("user_id,item_id\n" * 100)
-    at = app(monkeypatch, {**fruit, "runs": bad}, "pages/runs.py")
+    at = app(monkeypatch, {**fruit, "runs": bad}, "views/runs.py")
     assert "Cannot read the run store" in texts(at.error)
     assert bad.read_text() == "user_id,item_id\n" * 100  # left untouched
 
@@ -137,7 +137,7 @@ def test_a_checkpoint_of_another_dataset_is_a_message(monkeypatch, fruit):
 
 
 def test_runs_page(monkeypatch, fruit):
-    at = app(monkeypatch, fruit, "pages/runs.py")
+    at = app(monkeypatch, fruit, "views/runs.py")
     table = at.dataframe[0].value
     assert {"train sft + bigrec", "sft + d3", "igd + igd", "most popular"} & set(table["method"])
     assert len(table) == len(json.loads(_runs_json(fruit["runs"])))
@@ -148,7 +148,7 @@ def test_runs_page(monkeypatch, fruit):
 
 
 def test_catalogue_page(monkeypatch, fruit):
-    at = app(monkeypatch, fruit, "pages/catalogue.py")
+    at = app(monkeypatch, fruit, "views/catalogue.py")
     assert [m.label for m in at.metric][:2] == ["Users", "Items"] and at.metric[1].value == str(len(TITLES))
     at.text_input(key="prefix").set_value("ban").run()
     assert not at.exception
@@ -189,6 +189,6 @@ def test_demo_models_recommend_and_path_view(monkeypatch, demo_paths):
     title = at.dataframe[2].value["title"][0]
     _, igs = load(DEMO / "demo-igd-beta0.2", load_dataset(ML)).ig.path(title)
     np.testing.assert_allclose(at.dataframe[3].value["ig"].to_numpy(), igs, atol=1e-12)
-    for page in ("pages/runs.py", "pages/catalogue.py"):
+    for page in ("views/runs.py", "views/catalogue.py"):
         at.switch_page(page).run()
         assert not at.exception and not at.error
