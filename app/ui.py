@@ -50,8 +50,8 @@ def _default_paths() -> dict[str, str]:
 
 
 def current_paths() -> dict[str, str]:
-    """The sidebar's values; the defaults when a page runs first (a deep link to /runs can run
-    the page before the entry script has drawn the sidebar in this session)."""
+    """The sidebar's values; the defaults when a page script runs without the entry script
+    having drawn the sidebar in this session (a page run on its own)."""
     return dict(st.session_state.setdefault("igd_paths", _default_paths()))
 
 

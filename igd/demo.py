@@ -33,11 +33,14 @@ from igd.versions import package_versions
 SFT_NAME, MAX_DEMO_MB = "demo-sft", 30.0
 
 
+DEFAULT_WORK = ".igd-demo"
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     base: TrainConfig  # the training settings of every checkpoint (data, tiny, epochs, ...)
     out: str = "models"
-    work: str = ".igd-demo"  # all seeds' checkpoints and the full store
+    work: str = DEFAULT_WORK  # all seeds' checkpoints and the full store
     seeds: tuple[int, ...] = (0, 1, 2)
     beta: float = 0.2
     alpha: float = 0.2
@@ -150,7 +153,7 @@ def render_readme(cfg: DemoConfig, rep: dict) -> str:
         f"which trains seeds {', '.join(map(str, cfg.seeds))} (training times below), "
         f"evaluates {cfg.max_users or 'all'} test users per run, and sweeps IGD-Decoding's α on "
         f"{cfg.sweep_users} validation users. `runs.db` keeps metrics and training logs; per-user "
-        "predictions stay in the work directory's store (`--work`, default `.igd-demo/runs.db`).", "",
+        f"predictions stay in the work directory's store (`--work`, default `{DEFAULT_WORK}/runs.db`).", "",
         f"## Test metrics ({cfg.max_users or 'all'} users, mean ± sample std over seeds)", "",
         "| decoding (checkpoint) | seeds | HR@5 | NDCG@5 | HR@10 | NDCG@10 | FWR | ISE | invalid |",
         "|---|---|---|---|---|---|---|---|---|"]

@@ -67,13 +67,13 @@ else:
                           else m for m, b, a in zip(summary["method"], summary["beta"], summary["alpha"].fillna(0))]
     summary["std"] = summary["std"].fillna(0.0)
     summary["low"], summary["high"] = summary["mean"] - summary["std"], summary["mean"] + summary["std"]
+    x_title = f"{metric}: mean over seeds, bars ± 1 std"
     base = alt.Chart(summary).encode(y=alt.Y("setting:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)))
     bars = base.mark_bar(color="#4c6ef5").encode(
-        x=alt.X("mean:Q", title=f"{metric}: mean over seeds, bars ± 1 std"),
+        x=alt.X("mean:Q", title=x_title),
         tooltip=["setting", "dataset", "model", alt.Tooltip("mean:Q", format=".4f"),
                  alt.Tooltip("std:Q", format=".4f"), "n", "seeds"])
-    spread = base.mark_errorbar(color="black").encode(x=alt.X("low:Q", title=f"{metric}: mean over seeds, bars ± 1 std"),
-                                                      x2="high:Q")
+    spread = base.mark_errorbar(color="black").encode(x=alt.X("low:Q", title=x_title), x2="high:Q")
     st.altair_chart((bars + spread).properties(height=40 * len(summary) + 40), width="stretch")
     st.dataframe(summary[["dataset", "model", "setting", "n", "mean", "std", "seeds"]], hide_index=True,
                  width="stretch")
