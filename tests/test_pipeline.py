@@ -3,9 +3,13 @@ with the character tokenizer and a 1-layer model (seconds, not minutes)."""
 
 import json
 import os
+import re
+import signal
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,8 @@ from igd.cli import main
 from igd.store import RunStore
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
@@ -58,6 +64,33 @@ def test_existing_checkpoint_is_not_overwritten(workdir, capsys):
     assert main(["train", "--data", str(data), "--out", str(ckpt), "--max-steps", "2", "--db", "", *TINY]) == 2
     assert "--overwrite" in capsys.readouterr().err
 
+
+def test_kill_9_during_evaluate_then_igd_runs(workdir, capsys):
+    """The issue's check, end to end: `igd evaluate` killed with SIGKILL half-way through
+    decoding, then `igd runs`: the run is shown failed, with no metrics, never complete."""
+    root, data = workdir
+    db = str(root / "killed.db")
+    cmd = [sys.executable, "-m", "igd", "evaluate", "--checkpoint", str(root / "ckpt-igd"), "--data",
+           str(data), "--decoding", "igd", "--batch-size", "1", "--db", db]
+    victim = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(lambda: victim.stderr.read(1), "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while victim.poll() is None and time.monotonic() < deadline:
+        done = re.findall(r"decode igd:.*?\b(\d+)/(\d+)", "".join(seen))
+        if done and 0 < int(done[-1][0]) < int(done[-1][1]):  # some users decoded, not all
+            os.kill(victim.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    victim.wait(timeout=30)
+    reader.join(timeout=5)
+    assert victim.returncode == -signal.SIGKILL, f"not killed mid-decoding: {''.join(seen)[-2000:]}"
+    capsys.readouterr()
+    assert main(["runs", "--db", db, "--json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)
+    assert (run["kind"], run["status"], run["metrics"]) == ("eval", "failed", {})
+    assert RunStore(db).predictions(run["id"]) == []
 
 def test_experiment_shares_the_sft_checkpoint(workdir):
     root, data = workdir
