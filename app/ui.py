@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -27,6 +28,12 @@ def _default(env: str, relative: str) -> str:
     if os.environ.get(env):
         return os.environ[env]
     return relative if Path(relative).exists() else str(REPO / relative)
+
+
+def markdown_literal(text: str) -> str:
+    """`text` shown as typed where Streamlit renders Markdown (st.table cells, captions, messages):
+    every ASCII punctuation mark backslash-escaped (GFM), so "M*A*S*H (1970)" is not emphasis."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
 def sidebar_paths() -> None:

@@ -59,12 +59,12 @@ def test_side_by_side_shows_three_lists(monkeypatch, fruit):
     at = app(monkeypatch, fruit)
     at.slider(key="k").set_value(5).run()
     recommend(at, ["kiwi", "lime"])
-    lists = at.dataframe[:3]
+    lists = at.table[:3]
     assert [h.value for h in at.subheader][:3] == ["BIGRec", "D3", "IGD, α=0.2"]
     for table in lists:
         titles = list(table.value["title"])
         assert len(titles) == 5 == len(set(titles)) and set(titles) <= set(TITLES)
-    flagged = set().union(*[set(t.value["title"][t.value["note"] == "differs"]) for t in lists])
+    flagged = set().union(*[set(t.value["title"][t.value[""] == "≠"]) for t in lists])
     every = [set(t.value["title"]) for t in lists]
     assert flagged == set.union(*every) - set.intersection(*every)
     assert "Three-way latency" in texts(at.caption)
@@ -72,10 +72,10 @@ def test_side_by_side_shows_three_lists(monkeypatch, fruit):
 
 def test_path_view_ig_equals_igd(monkeypatch, fruit):
     at = recommend(app(monkeypatch, fruit), ["kiwi", "lime"])
-    igd_list = list(at.dataframe[2].value["title"])
+    igd_list = list(at.table[2].value["title"])
     at.selectbox(key="path_method").set_value("igd")
     at.selectbox(key="path_title").set_value(igd_list[1]).run()
-    path = at.dataframe[3].value
+    path = at.dataframe[0].value
     ckpt = next(p.parent for p in fruit["models"].rglob("igd_checkpoint.json") if "igd-" in p.parent.name)
     _, igs = load(ckpt, load_dataset(fruit["data"])).ig.path(igd_list[1])
     np.testing.assert_allclose(path["ig"].to_numpy(), igs, rtol=0, atol=1e-12)
@@ -103,12 +103,12 @@ def test_a_real_test_user_shows_the_ground_truth(monkeypatch, fruit):
 def test_bad_histories_are_explained(monkeypatch, fruit, paste, message):
     at = recommend(app(monkeypatch, fruit), [], paste)
     assert message in texts(at.info)
-    assert len(at.dataframe) >= 3  # and still recommended
+    assert len(at.table) == 3  # and still recommended
 
 
 def test_an_empty_history_is_a_message(monkeypatch, fruit):
     at = recommend(app(monkeypatch, fruit), [], "")
-    assert "history is empty" in texts(at.warning) and len(at.dataframe) == 0
+    assert "history is empty" in texts(at.warning) and len(at.table) == 0
 
 
 @pytest.mark.parametrize("key, page, message", [
@@ -185,10 +185,21 @@ def demo_paths():
 
 def test_demo_models_recommend_and_path_view(monkeypatch, demo_paths):
     at = recommend(app(monkeypatch, demo_paths), ["Star Wars (1977)", "Fargo (1996)", "Toy Story (1995)"])
-    assert [len(t.value) for t in at.dataframe[:3]] == [10, 10, 10]
-    title = at.dataframe[2].value["title"][0]
+    assert [len(t.value) for t in at.table] == [10, 10, 10]
+    title = at.table[2].value["title"][0]
     _, igs = load(DEMO / "demo-igd-beta0.2", load_dataset(ML)).ig.path(title)
-    np.testing.assert_allclose(at.dataframe[3].value["ig"].to_numpy(), igs, atol=1e-12)
+    np.testing.assert_allclose(at.dataframe[0].value["ig"].to_numpy(), igs, atol=1e-12)
     for page in ("views/runs.py", "views/catalogue.py"):
         at.switch_page(page).run()
         assert not at.exception and not at.error
+
+
+def test_titles_are_shown_literally_in_markdown():
+    import sys
+
+    sys.path.insert(0, str(REPO / "app"))
+    from ui import markdown_literal
+
+    assert markdown_literal("M*A*S*H (1970)") == r"M\*A\*S\*H \(1970\)"
+    assert markdown_literal("a_b [c] `d` \\ <e>") == r"a\_b \[c\] \`d\` \\ \<e\>"
+    assert markdown_literal("Star Wars 1977 ✓") == "Star Wars 1977 ✓"

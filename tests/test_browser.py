@@ -119,7 +119,8 @@ def test_recommend_page(server, page):
     assert page.get_by_text("For the history Star Wars (1977), Fargo (1996), Toy Story (1995)").count() == 1
     for name in ("BIGRec", "D3", "IGD, α=0.2"):
         assert page.get_by_role("heading", name=name, exact=True).count() == 1
-    page.locator('[data-testid="stDataFrame"]').nth(3).wait_for()  # three lists and the path table
+    page.locator('[data-testid="stTable"]').nth(2).wait_for()  # three lists
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()  # the path table
     page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for()
     shoot(page, "recommend")
     assert page.locator('[data-testid="stException"]').count() == 0

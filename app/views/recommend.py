@@ -6,12 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from igd.compare import LABELS, check_history, compare, path_rows
-from ui import dataset_or_stop, find_checkpoints, loaded_or_stop, current_paths
+from ui import current_paths, dataset_or_stop, find_checkpoints, loaded_or_stop, markdown_literal
 
 DIFFERS, TRUTH = "background-color: #fff3bf", "background-color: #c3fae8; font-weight: bold"
-LIST_COLUMNS = {"rank": st.column_config.NumberColumn(width=45), "title": st.column_config.TextColumn(width="large"),
-                "score": st.column_config.NumberColumn(width=65, format="%.3f"),
-                "note": st.column_config.TextColumn(width=75)}
+DIFFERS_MARK, TRUTH_MARK = "≠", "✓"  # the highlight said in text, not only in colour
+
 
 paths = current_paths()
 st.title("Recommend: BIGRec, D3 and IGD side by side")
@@ -57,8 +56,8 @@ with left:
         entries = [dataset.catalogue.titles[i] for i in sample.history]
         truth = dataset.catalogue.titles[sample.target]
         st.markdown(f"**User `{sample.user_id}`**, history (oldest first): " +
-                    "; ".join(f"*{t}*" for t in entries))
-        st.markdown(f"Ground-truth next item: **{truth}**")
+                    "; ".join(f"*{markdown_literal(t)}*" for t in entries))
+        st.markdown(f"Ground-truth next item: **{markdown_literal(truth)}**")
 
 history = check_history(entries, dataset.catalogue, max_history)
 for note in history.notes:
@@ -83,20 +82,25 @@ result, truth = shown["result"], shown["truth"]
 for note in result.notes:
     st.info(note)
 differ = result.differing()
-st.caption(f"For the history {', '.join(shown['history'])}. Highlighted: items not in all three lists"
-           + ("; ground truth in green." if truth else "."))
+said = ", ".join(shown["history"])  # long Amazon histories: the list is on the left already
+said = markdown_literal(said) if len(said) <= 300 else f"of {len(shown['history'])} items above"
+st.caption(f"For the history {said}. Highlighted ({DIFFERS_MARK}): items not in all three lists"
+           + (f"; ground truth ({TRUTH_MARK}) in green." if truth else "."))
 cols = st.columns(3)
 for col, method in zip(cols, result.sides):
     side = result.sides[method]
-    table = pd.DataFrame([{"rank": i, "score": r.score, "title": r.title,
-                           "note": "ground truth" if r.title == truth else ("differs" if r.title in differ else "")}
+    # title before score, and a one-character mark: the title gets the width
+    table = pd.DataFrame([{"rank": i, "title": r.title, "score": r.score,
+                           "": TRUTH_MARK if r.title == truth else (DIFFERS_MARK if r.title in differ else "")}
                           for i, r in enumerate(result.top(method), start=1)])
-    style = table.style.apply(lambda row: [TRUTH if row["note"] == "ground truth" else
-                                           DIFFERS if row["note"] == "differs" else ""] * len(row), axis=1)
+    style = table.style.apply(lambda row: [TRUTH if row[""] == TRUTH_MARK else
+                                           DIFFERS if row[""] == DIFFERS_MARK else ""] * len(row), axis=1)
     with col:
         alpha_text = f", α={side.alpha:g}" if method == "igd" else ""
         st.subheader(f"{LABELS[method]}{alpha_text}")
-        st.dataframe(style, hide_index=True, width="stretch", column_config=LIST_COLUMNS)
+        # a static table: long titles wrap (Amazon titles share their first words, and a grid's
+        # one-line cells cut them all to the same visible text)
+        st.table(style.format({"score": "{:.3f}", "title": markdown_literal}), hide_index=True)
         st.caption(f"{side.seconds:.2f} s")
 st.caption(f"Three-way latency: {result.seconds:.2f} s (model forward passes and beam search, "
            "on the device this app runs on).")
@@ -119,7 +123,8 @@ steps = pd.DataFrame(path)
 steps["label"] = [f"{r['step']}: {r['token']}" for r in path]
 steps["kind"] = ["zero IG" if z else "IG > 0" for z in steps["zero_ig"]]
 order = list(steps["label"])
-axis = alt.Axis(labelAngle=-50, labelLimit=110, labelOverlap=False, labelFontSize=10)
+# steep labels: a 40-token Amazon title still gets one readable label per token at full width
+axis = alt.Axis(labelAngle=-65, labelLimit=90, labelOverlap=False, labelFontSize=10)
 x = alt.X("label:N", sort=order, title="step: token", axis=axis)
 tips = ["step", "token", alt.Tooltip("log_p:Q", format=".4f"), alt.Tooltip("ig:Q", format=".4f"),
         alt.Tooltip("ig_norm:Q", format=".3f"), alt.Tooltip("weight:Q", format=".3f"), "candidates"]
@@ -131,10 +136,10 @@ ig_bars = alt.Chart(steps).mark_bar().encode(
 weight = alt.Chart(steps).mark_line(point=True, color="#e8590c").encode(
     x=x, y=alt.Y("weight:Q", title="IGD weight w", scale=alt.Scale(domain=[0, 1.05])), tooltip=tips)
 logp = alt.Chart(steps).mark_bar().encode(x=x, y=alt.Y("log_p:Q", title="log p"), color=colour, tooltip=tips)
-c1, c2 = st.columns(2)
-c1.altair_chart(alt.layer(ig_bars, weight).resolve_scale(y="independent").properties(
-    title="IG per token (bars) and IGD weight (line)", height=280), width="stretch")
-c2.altair_chart(logp.properties(title="log p per token", height=280), width="stretch")
+# one under the other, full width: side by side, long titles left a few pixels per token
+st.altair_chart(alt.layer(ig_bars, weight).resolve_scale(y="independent").properties(
+    title="IG per token (bars) and IGD weight (line)", height=330), width="stretch")
+st.altair_chart(logp.properties(title="log p per token", height=290), width="stretch")
 
 cand = pd.DataFrame(candidates)
 top_n = 15
@@ -147,7 +152,7 @@ st.altair_chart(alt.Chart(cand).mark_point(filled=True).encode(
     shape=alt.Shape("chosen:N", scale=alt.Scale(domain=["chosen", "allowed"], range=["diamond", "circle"])),
     size=alt.Size("chosen:N", scale=alt.Scale(domain=["chosen", "allowed"], range=[160, 40]), legend=None),
     tooltip=["step", "token", alt.Tooltip("ig:Q", format=".4f"), alt.Tooltip("log_p:Q", format=".4f"), "chosen"],
-).properties(title=f"Candidate tokens at each step (the {top_n} most likely, and the chosen one)", height=300),
+).properties(title=f"Candidate tokens at each step (the {top_n} most likely, and the chosen one)", height=380),
     width="stretch")
 st.dataframe(steps[["step", "token", "log_p", "ig", "ig_norm", "weight", "score", "zero_ig", "candidates"]],
              hide_index=True, width="stretch", height=35 * (len(steps) + 1) + 3)
