@@ -4,8 +4,8 @@ with the character tokenizer and a 1-layer model (seconds, not minutes)."""
 import json
 import os
 import re
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fruits import TINY, write_dataset
+
 from igd.cli import main
 from igd.store import RunStore
 
