@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fruits import TINY, TITLES, write_dataset
 from streamlit.testing.v1 import AppTest
 
+from fruits import TINY, TITLES, write_dataset
 from igd.cli import main
 from igd.compare import load
 from igd.data import load_dataset
