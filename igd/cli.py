@@ -169,8 +169,6 @@ def cmd_demo_models(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    import subprocess
-
     repo = Path(__file__).resolve().parents[1]
     script = repo / "app" / "streamlit_app.py"
     if not script.exists():
@@ -184,9 +182,29 @@ def cmd_app(args: argparse.Namespace) -> int:
         build_movielens(data)
     env = {**os.environ, "IGD_DATA": str(data)}
     env.update({k: str(v) for k, v in (("IGD_MODELS", args.models), ("IGD_RUNS_DB", args.runs)) if v})
-    return subprocess.call([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
-                            "--server.address", args.address, "--server.headless", "true",
-                            "--browser.gatherUsageStats", "false"], env=env)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
+           "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return _serve(cmd, env)
+
+
+def _serve(cmd: list[str], env: dict[str, str]) -> int:
+    """Run the server and stop it with us: `docker stop` (the Space's CMD is `igd app`) and test
+    harnesses send SIGTERM to igd only, and an unforwarded signal left streamlit running."""
+    import signal
+    import subprocess
+
+    with subprocess.Popen(cmd, env=env) as proc:
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.terminate())
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # Ctrl-C reached streamlit too (same process group): let it stop
+            try:
+                return proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                return 130
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _list(text: str, cast):

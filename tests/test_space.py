@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -117,6 +118,8 @@ def test_the_built_image_serves_the_app(image):
     assert shutil.which("igd", path=env["PATH"]).startswith(env["VIRTUAL_ENV"])
     cmd = json.loads(dict(instructions())["CMD"])
     port = front_matter()["app_port"]
+    with socket.socket() as s:  # else the health check below would talk to someone else's server
+        assert s.connect_ex(("127.0.0.1", int(port))) != 0, f"port {port} is already in use: stop what serves it"
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 120
@@ -132,8 +135,10 @@ def test_the_built_image_serves_the_app(image):
         page = urllib.request.urlopen(f"http://localhost:{port}/", timeout=10).read().decode()
         assert "<title>" in page
     finally:
-        proc.terminate()
+        proc.terminate()  # what `docker stop` sends the CMD
         proc.wait(timeout=30)
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", int(port))) != 0, "the app still serves after its CMD was stopped"
     # The app itself, headless, in the built environment: the embedded default works.
     check = (f"from streamlit.testing.v1 import AppTest; at = AppTest.from_file({str(workdir / 'app' / 'streamlit_app.py')!r}, "
              "default_timeout=300); at.run(); assert not at.exception and not at.error, at.error; "
