@@ -149,7 +149,7 @@ def test_two_processes_with_accelerate(workdir):
     assert sorted(p["user_index"] for p in store.predictions(run["id"])) == list(range(test_rows))
 
 
-def test_smollm2_lora_end_to_end(workdir):
+def test_smollm2_lora_end_to_end(workdir, monkeypatch):
     """The real pretrained LM path: GGUF from PyPI -> LoRA fine-tune -> merged for decoding."""
     from igd.wheels import WheelDownloadError
 
@@ -178,3 +178,19 @@ def test_smollm2_lora_end_to_end(workdir):
     assert all(len(result.top(m)) == 3 for m in result.sides)
     path, _ = path_rows(result.sides["igd"], result.top("igd")[0].title)
     assert path[-1]["token"] == "<eos>"
+    # ... and so does the app: the LoRA checkpoint as the IGD side of the Recommend page.
+    from streamlit.testing.v1 import AppTest
+
+    models = root / "app-models"
+    shutil.copytree(ckpt, models / "smol-igd")
+    assert main(["train", "--data", str(data), "--out", str(models / "tiny-sft"), "--method", "sft",
+                 "--max-steps", "2", "--db", "", *TINY]) == 0
+    for env, value in (("IGD_DATA", data), ("IGD_MODELS", models), ("IGD_RUNS_DB", db)):
+        monkeypatch.setenv(env, str(value))
+    at = AppTest.from_file(str(REPO / "app" / "streamlit_app.py"), default_timeout=600)
+    at.run()
+    assert at.selectbox(key="igd_ckpt").value["path"] == str(models / "smol-igd")
+    at.multiselect(key="history_pick").set_value(["kiwi", "lime"])
+    at.button(key="recommend").click().run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert [len(t.value) for t in at.table] == [10, 10, 10]
