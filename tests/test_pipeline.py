@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from fruits import TINY, write_dataset
 
+from fruits import TINY, write_dataset
 from igd.cli import main
 from igd.store import RunStore
 
@@ -91,6 +91,7 @@ def test_kill_9_during_evaluate_then_igd_runs(workdir, capsys):
     [run] = json.loads(capsys.readouterr().out)
     assert (run["kind"], run["status"], run["metrics"]) == ("eval", "failed", {})
     assert RunStore(db).predictions(run["id"]) == []
+
 
 def test_experiment_shares_the_sft_checkpoint(workdir):
     root, data = workdir

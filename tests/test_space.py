@@ -112,14 +112,19 @@ def image(tmp_path_factory):
     return env, workdir
 
 
+def serving(port: str | int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", int(port))) == 0
+
+
 def test_the_built_image_serves_the_app(image):
     env, workdir = image
     assert (workdir / "data" / "ml-100k" / "info.txt").exists()
     assert shutil.which("igd", path=env["PATH"]).startswith(env["VIRTUAL_ENV"])
     cmd = json.loads(dict(instructions())["CMD"])
     port = front_matter()["app_port"]
-    with socket.socket() as s:  # else the health check below would talk to someone else's server
-        assert s.connect_ex(("127.0.0.1", int(port))) != 0, f"port {port} is already in use: stop what serves it"
+    # else the health check below would talk to someone else's server
+    assert not serving(port), f"port {port} is already in use: stop what serves it"
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 120
@@ -137,8 +142,7 @@ def test_the_built_image_serves_the_app(image):
     finally:
         proc.terminate()  # what `docker stop` sends the CMD
         proc.wait(timeout=30)
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", int(port))) != 0, "the app still serves after its CMD was stopped"
+    assert not serving(port), "the app still serves after its CMD was stopped"
     # The app itself, headless, in the built environment: the embedded default works.
     check = (f"from streamlit.testing.v1 import AppTest; at = AppTest.from_file({str(workdir / 'app' / 'streamlit_app.py')!r}, "
              "default_timeout=300); at.run(); assert not at.exception and not at.error, at.error; "
