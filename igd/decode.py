@@ -1,49 +1,29 @@
 """Constrained beam search over the item trie: BIGRec, D3 and IGD-Decoding (Eq. 3, 8-9).
 
-All three run through the public `model.generate(...)` with one `LogitsProcessor`:
+Every decoding of the registry (`igd.config.DECODINGS`) runs through the public
+`model.generate(...)` with one `LogitsProcessor`; a decoding is a length penalty and a rule
+for the per-edge step weights w_d:
 - bigrec: trie-constrained beam search, length penalty 1 (scores are mean log-probs);
 - d3: the same with length penalty 0 (scores are sums of log-probs);
 - igd: d3 with each step's log-prob weighted by w_d = 1 - alpha * IG~ (Eq. 8-9), IG~ being
   the max-min normalised IG among the beam's candidate tokens (precomputed per trie edge).
-  alpha = 0 is d3 exactly (every weight is 1.0).
+  alpha = 0 is d3 exactly (every weight is 1.0);
+- bigrec_igd: igd's weights with BIGRec's length penalty 1 (the paper's BIGRec + IGD).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
+from igd.config import DECODINGS, DecodeConfig, igd_step_weights
 from igd.info_gain import IGTrie
 
-DECODINGS = ("bigrec", "d3", "igd")
-LENGTH_PENALTY = {"bigrec": 1.0, "d3": 0.0, "igd": 0.0}
-
-
-@dataclass(frozen=True)
-class DecodeConfig:
-    method: str = "igd"
-    alpha: float = 0.2  # IGD only
-    num_beams: int = 10
-    batch_size: int = 16  # prompts per generate() call
-
-    def __post_init__(self) -> None:
-        if self.method not in DECODINGS:
-            raise ValueError(f"decoding {self.method!r}: choose one of {', '.join(DECODINGS)}")
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"alpha={self.alpha}: must be in [0, 1] (w_d = 1 - alpha * IG~ >= 0)")
-        if self.num_beams < 2:  # with 1 beam HF runs greedy search, which returns no sequence scores
-            raise ValueError(f"num_beams={self.num_beams}: beam search needs >= 2 beams")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size={self.batch_size}: must be >= 1")
-
-    @property
-    def effective_alpha(self) -> float:
-        return self.alpha if self.method == "igd" else 0.0
-
+__all__ = ["DECODINGS", "DecodeConfig", "TrieLogitsProcessor", "recommend_batch", "explain"]
 
 class TrieLogitsProcessor(LogitsProcessor):
     """Masks every token off the trie to -inf and weights the allowed log-probs by IGD.
@@ -61,11 +41,14 @@ class TrieLogitsProcessor(LogitsProcessor):
     beams x vocabulary scores of every step (output_scores), ~1-3 GB a batch for 50k-150k vocabularies.
     """
 
-    def __init__(self, ig: IGTrie, prompt_len: int, alpha: float = 0.0):
+    def __init__(self, ig: IGTrie, prompt_len: int, alpha: float = 0.0,
+                 step_weights: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = igd_step_weights):
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha={alpha}: must be in [0, 1]")
         self.ig = ig
-        self.edge_weight = torch.from_numpy(1.0 - alpha * ig.edge_ig_norm).float()
+        weights = np.ones(len(ig.edge_ig)) if step_weights is None else step_weights(
+            ig.edge_ig, ig.edge_ig_norm, alpha)
+        self.edge_weight = torch.from_numpy(np.asarray(weights, dtype=np.float64)).float()
         self._n_children = np.diff(ig.trie.child_ptr)
         self._buf: torch.Tensor | None = None
         self._written: torch.Tensor | None = None  # flat positions set on the last call
@@ -159,7 +142,7 @@ def generation_config(cfg: DecodeConfig, max_new_tokens: int, eos: int, pad: int
     `output_scores` (HF's own sequences_scores, for checks) keeps beams x vocab floats per step."""
     return GenerationConfig(
         num_beams=cfg.num_beams, num_return_sequences=cfg.num_beams, max_new_tokens=max_new_tokens,
-        length_penalty=LENGTH_PENALTY[cfg.method], early_stopping=cfg.method != "bigrec",
+        length_penalty=cfg.spec.length_penalty, early_stopping=cfg.early_stopping,
         do_sample=False, top_k=None, top_p=1.0, temperature=1.0, repetition_penalty=1.0,
         eos_token_id=eos, pad_token_id=pad, use_cache=True,
         output_scores=output_scores, return_dict_in_generate=True)
@@ -175,6 +158,11 @@ def left_pad(prompts: Sequence[Sequence[int]], pad: int, device) -> tuple[torch.
     return ids.to(device), mask.to(device)
 
 
+def processor_for(ig: IGTrie, cfg: DecodeConfig) -> TrieLogitsProcessor:
+    """The processor of `cfg`'s decoding (its step-weight rule and alpha)."""
+    return TrieLogitsProcessor(ig, 0, cfg.effective_alpha, cfg.spec.step_weights)
+
+
 @torch.no_grad()
 def recommend_batch(model, ig: IGTrie, prompts: Sequence[Sequence[int]], cfg: DecodeConfig,
                     pad_token_id: int, processor: TrieLogitsProcessor | None = None
@@ -185,7 +173,7 @@ def recommend_batch(model, ig: IGTrie, prompts: Sequence[Sequence[int]], cfg: De
     device = next(model.parameters()).device
     input_ids, mask = left_pad(prompts, pad_token_id, device)
     if processor is None:
-        processor = TrieLogitsProcessor(ig, input_ids.shape[1], cfg.effective_alpha)
+        processor = processor_for(ig, cfg)
     processor.reset(input_ids.shape[1], len(prompts))
     gen_cfg = generation_config(cfg, int(ig.trie.lengths.max()), ig.eos_token_id, pad_token_id)
     out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=gen_cfg,

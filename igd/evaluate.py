@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -17,22 +16,12 @@ from tqdm.auto import tqdm
 
 from igd.checkpoint import Checkpoint, load_checkpoint
 from igd.data import Dataset, Sample, evenly_spaced, load_dataset
-from igd.decode import DecodeConfig, TrieLogitsProcessor, recommend_batch
+from igd.config import DecodeConfig, EvalConfig, arm_of
+from igd.decode import processor_for, recommend_batch
 from igd.info_gain import IGTrie, build_ig_trie, title_counts
 from igd.metrics import rank_of, summarize
 from igd.store import RunRecord, recorded_run
 from igd.templates import prompt_ids_batch
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    split: str = "test"
-    max_users: int | None = None  # evenly spread subsample, for demos
-    decode: DecodeConfig = DecodeConfig()
-
-    def __post_init__(self) -> None:
-        if self.max_users is not None and self.max_users < 1:
-            raise ValueError(f"max_users={self.max_users}: must be >= 1")
 
 
 def training_rows_of(ck: Checkpoint, dataset: Dataset) -> list[Sample]:
@@ -43,14 +32,19 @@ def training_rows_of(ck: Checkpoint, dataset: Dataset) -> list[Sample]:
     return evenly_spaced(rows, ck.meta.get("config", {}).get("max_train_rows"))
 
 
-def checkpoint_trie(ck: Checkpoint, dataset: Dataset) -> IGTrie:
-    """Rebuild the checkpoint's IG trie on `dataset`; refuse a dataset it was not trained on."""
+def checkpoint_trie(ck: Checkpoint, dataset: Dataset, unseen: str | None = None) -> IGTrie:
+    """Rebuild the checkpoint's IG trie on `dataset`; refuse a dataset it was not trained on.
+    `unseen` decodes under another candidate policy than the checkpoint's own (training is
+    the same under both: every training target is seen); None keeps the checkpoint's."""
     counts = title_counts(training_rows_of(ck, dataset), dataset.catalogue)
-    ig = build_ig_trie(dataset.catalogue, counts, ck.tokenizer, ck.template, ck.meta.get("unseen", "generable"))
+    own = ck.meta.get("unseen", "generable")
+    ig = build_ig_trie(dataset.catalogue, counts, ck.tokenizer, ck.template, own)
     if ck.meta.get("trie_fingerprint") not in (None, ig.fingerprint):
         raise ValueError(f"{dataset.root} gives a different item trie than the one checkpoint "
                          f"{ck.path} was trained with (dataset {ck.meta.get('dataset')!r}, "
                          f"fingerprint {str(ck.meta.get('dataset_fingerprint'))[:12]}); evaluate on that dataset")
+    if unseen is not None and unseen != own:
+        ig = build_ig_trie(dataset.catalogue, counts, ck.tokenizer, ck.template, unseen)
     return ig
 
 
@@ -65,7 +59,7 @@ def decode_users(ck: Checkpoint, ig: IGTrie, dataset: Dataset, rows: Sequence[Sa
     results: list[dict | None] = [None] * len(rows)
     invalid = 0
     bar = tqdm(total=len(rows), desc=f"decode {cfg.method}", disable=not progress)
-    processor = TrieLogitsProcessor(ig, 0, cfg.effective_alpha)  # one score buffer for all batches
+    processor = processor_for(ig, cfg)  # one score buffer for all batches
     for start in range(0, len(order), cfg.batch_size):
         chunk = order[start:start + cfg.batch_size]
         recs, bad = recommend_batch(ck.model, ig, [prompts[i] for i in chunk], cfg,
@@ -87,7 +81,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
     state = PartialState()
     ck = load_checkpoint(checkpoint, device=state.device)
     dataset = load_dataset(data)
-    ig = checkpoint_trie(ck, dataset)
+    ig = checkpoint_trie(ck, dataset, cfg.unseen)
     rows = evenly_spaced(list(dataset.split(cfg.split)), cfg.max_users)
     main_store = store if state.is_main_process else None  # one run, written by the main process
     with recorded_run(main_store, lambda: _record(ck, dataset, cfg, seed, store)) as run_id:
@@ -120,24 +114,34 @@ def _score(rows, dataset, results, cfg: EvalConfig, invalid: int, ig: IGTrie | N
     targets = [same.get(titles[s.target], titles[s.target]) for s in rows]
     ranks = [rank_of(t, r["items"]) for t, r in zip(targets, results)]
     metrics = summarize(ranks, [r["items"] for r in results], [r["scores"] for r in results],
-                        cfg.decode.num_beams, invalid)
+                        cfg.decode.num_beams, invalid, None if ig is None else first_tokens(ig))
     predictions = [{"user_index": i, "user_id": s.user_id, "target_title": t, "rank": rank,
                     "items": r["items"], "scores": r["scores"]}
                    for i, (s, t, r, rank) in enumerate(zip(rows, targets, results, ranks))]
     return metrics, predictions
 
 
+def first_tokens(ig: IGTrie) -> dict[str, int]:
+    """The first target token of every title on the trie (FWR, appendix F)."""
+    first = ig.trie.edge_token[ig.trie.seq_nodes[:, 1] - 1]
+    return {t: int(tok) for titles, tok in zip(ig.seq_titles, first) for t in titles}
+
+
 def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None, store) -> RunRecord:
     meta = ck.meta
+    method = meta.get("train_method")
+    weighting = meta.get("config", {}).get("igd_weighting", "binary")
     return RunRecord(
         kind="eval", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
         model=meta.get("model", "?"), seed=int(seed if seed is not None else meta.get("seed", 0)),
-        split=cfg.split, train_method=meta.get("train_method"),
-        beta=meta.get("beta") if meta.get("train_method") != "sft" else None,
-        decoding=cfg.decode.method, alpha=cfg.decode.alpha if cfg.decode.method == "igd" else None,
+        split=cfg.split, train_method=method, arm=arm_of(method, cfg.decode.method, weighting),
+        beta=meta.get("beta") if method != "sft" else None,
+        decoding=cfg.decode.method, alpha=cfg.decode.alpha if cfg.decode.spec.uses_alpha else None,
         checkpoint=str(ck.path), parent_run=_parent(store, meta.get("train_run"), ck.path),
         config={"num_beams": cfg.decode.num_beams, "batch_size": cfg.decode.batch_size,
-                "max_users": cfg.max_users, "checkpoint_meta": {k: meta[k] for k in (
+                "beam_stop": cfg.decode.beam_stop, "unseen": cfg.unseen or meta.get("unseen", "generable"),
+                "max_users": cfg.max_users, "igd_weighting": weighting,
+                "checkpoint_meta": {k: meta[k] for k in (
                     "trie_fingerprint", "training_split", "train_rows", "best_eval_loss") if k in meta}})
 
 
@@ -163,7 +167,7 @@ def evaluate_most_popular(data: str | Path, split: str = "test", train_on_valid:
     top = counts.most_common(k)
     record = RunRecord(
         kind="baseline", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
-        model="most_popular", seed=0, split=split, decoding="most_popular",
+        model="most_popular", seed=0, split=split, arm="most_popular",
         config={"k": k, "training_split": train_split, "max_users": max_users})
     with recorded_run(store, lambda: record) as run_id:
         # Scores are log popularity, log(count / N): comparable to beam log-probs (ISE, app).

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from igd.data import Catalogue, Sample
 from igd.info_gain import IGTrie
 from igd.loss import method_weights
-from igd.templates import Template, prompt_ids, prompt_ids_batch
+from igd.templates import Template, prompt_ids, prompt_ids_batch, target_ids
 from igd.tokenization import Tokenizer
 
 
@@ -27,16 +28,27 @@ class WeightSpec:
 
 
 class TargetTable:
-    """Per title: target ids (= trie path), IG per token, loss weights, zero-IG mask."""
+    """Per title: target ids (= trie path), IG per token, loss weights, zero-IG mask.
 
-    def __init__(self, ig: IGTrie, spec: WeightSpec):
-        self.ig, self.spec = ig, spec
+    A title that is no trie path (never a training target, under unseen='excluded': only
+    validation rows have such targets) gets its training-label tokens with IG 0 everywhere,
+    i.e. all-beta IGD weights, as the official code gives them."""
+
+    def __init__(self, ig: IGTrie, spec: WeightSpec, tokenizer: Tokenizer | None = None,
+                 template: Template | None = None):
+        self.ig, self.spec, self.tokenizer, self.template = ig, spec, tokenizer, template
         self._rows: dict[str, tuple[list[int], list[float], list[bool]]] = {}
+
+    def _path(self, title: str) -> tuple[np.ndarray, np.ndarray]:
+        if title in self.ig.title_to_seq or self.tokenizer is None or self.template is None:
+            return self.ig.path(title)
+        tokens = np.array(target_ids(self.tokenizer, self.template, [title])[0], dtype=np.int64)
+        return tokens, np.zeros(len(tokens))
 
     def __call__(self, title: str) -> tuple[list[int], list[float], list[bool]]:
         row = self._rows.get(title)
         if row is None:
-            tokens, igs = self.ig.path(title)
+            tokens, igs = self._path(title)
             weights = method_weights(self.spec.method, igs.tolist(), self.spec.beta,
                                      self.spec.weighting, self.spec.ig_max)
             row = (tokens.tolist(), [float(w) for w in weights], (igs == 0).tolist())

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-TRAIN_METHODS = ("sft", "igd", "pos", "cft")
-WEIGHTINGS = ("binary", "linear")
+from igd.config import TRAIN_METHODS, WEIGHTINGS
+
 IGNORE_INDEX = -100  # HF convention: prompt and padding labels
 
 

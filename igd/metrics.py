@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -34,30 +34,53 @@ def hit_ndcg(ranks: Sequence[int | None], ks: Sequence[int]) -> dict[str, float]
     return out
 
 
+def most_frequent_share(keys: Sequence) -> float:
+    """Share of the most frequent key in a list (0 for an empty list)."""
+    return Counter(keys).most_common(1)[0][1] / len(keys) if len(keys) else 0.0
+
+
+def first_token_ratio(titles: Sequence[str], first_token: Mapping[str, int]) -> float:
+    """FWR as the paper defines it (appendix F): the share of the most frequent first TOKEN
+    (under the run's tokenizer) among one user's top list. Lower = more diverse."""
+    return most_frequent_share([first_token[t] for t in titles])
+
+
 def first_word_ratio(titles: Sequence[str]) -> float:
-    """FWR of one user's top list: share of the most frequent first word (lower = more diverse)."""
-    words = [t.split()[0].lower() if t.split() else "" for t in titles]
-    return Counter(words).most_common(1)[0][1] / len(words) if words else 0.0
+    """FWR by first whitespace word (case-folded): a tokenizer-free variant, `fwr_word`."""
+    return most_frequent_share([t.split()[0].lower() if t.split() else "" for t in titles])
 
 
-def score_entropy(scores: Sequence[float]) -> float:
-    """ISE of one user's top list: entropy (nats) of the softmax of the final item scores."""
+def score_entropy(scores: Sequence[float], base: float = 2.0) -> float:
+    """ISE of one user's top list: entropy of the softmax of the final item scores, in bits by
+    default. The paper's Table 7 reports 2.65-3.08 for 10 items, above ln 10 = 2.30 nats, so
+    its figure is in bits (log2 10 = 3.32 at most); `base=math.e` gives nats."""
     x = np.asarray(scores, dtype=np.float64)
     x = x[np.isfinite(x)]
     if len(x) == 0:
         return 0.0
     p = np.exp(x - x.max())
     p /= p.sum()
-    return float(-(p * np.log(np.where(p > 0, p, 1.0))).sum())
+    return float(-(p * np.log(np.where(p > 0, p, 1.0))).sum() / math.log(base))
+
+
+def _mean_over_lists(values: list[float]) -> float:
+    return float(np.mean(values)) if values else 0.0
 
 
 def summarize(ranks: Sequence[int | None], top_titles: Sequence[Sequence[str]],
-              top_scores: Sequence[Sequence[float]], num_beams: int, invalid: int) -> dict[str, float]:
-    """All metrics of one evaluation run; K is limited to the number of beams."""
+              top_scores: Sequence[Sequence[float]], num_beams: int, invalid: int,
+              first_token: Mapping[str, int] | None = None) -> dict[str, float]:
+    """All metrics of one evaluation run; K is limited to the number of beams. `fwr` (first
+    token, the paper's) needs `first_token` (title -> its first token id): recommenders
+    without a tokenizer get `fwr_word` only. `ise` is in bits, `ise_nats` in nats."""
     metrics = hit_ndcg(ranks, [k for k in KS if k <= num_beams])
-    metrics["fwr"] = float(np.mean([first_word_ratio(t) for t in top_titles if t])) if any(top_titles) else 0.0
-    metrics["ise"] = float(np.mean([score_entropy(s) for s in top_scores if len(s)])) if any(
-        len(s) for s in top_scores) else 0.0
+    lists = [t for t in top_titles if t]
+    if first_token is not None:
+        metrics["fwr"] = _mean_over_lists([first_token_ratio(t, first_token) for t in lists])
+    metrics["fwr_word"] = _mean_over_lists([first_word_ratio(t) for t in lists])
+    scored = [s for s in top_scores if len(s)]
+    metrics["ise"] = _mean_over_lists([score_entropy(s) for s in scored])
+    metrics["ise_nats"] = _mean_over_lists([score_entropy(s, math.e) for s in scored])
     metrics["invalid"] = float(invalid)
     metrics["users"] = float(len(ranks))
     metrics["empty_lists"] = float(sum(1 for t in top_titles if not t))

@@ -11,46 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from igd.config import LoraSettings, TinyConfig  # noqa: F401  (re-exported)
 from igd.tokenization import Tokenizer, load_tokenizer, smollm2_gguf
 from igd.wheels import cache_root
 
 FINETUNE_MODES = ("lora", "qlora", "full")
-
-
-@dataclass(frozen=True)
-class TinyConfig:
-    """A small Qwen2-architecture decoder trained from scratch (vocab compacted)."""
-
-    # Sized for 2 CPU cores: ~15k training tokens/s, one MovieLens-100K epoch in ~10 min.
-    hidden_size: int = 128
-    layers: int = 2
-    heads: int = 4
-    intermediate_size: int = 384
-    max_positions: int = 1024
-
-    def __post_init__(self) -> None:
-        if self.hidden_size % self.heads:
-            raise ValueError(f"hidden_size={self.hidden_size} must be divisible by heads={self.heads}")
-        if min(self.hidden_size, self.layers, self.heads, self.intermediate_size) < 1:
-            raise ValueError("TinyConfig sizes must be >= 1")
-
-
-@dataclass(frozen=True)
-class LoraSettings:
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.05
-    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
-
-    def __post_init__(self) -> None:
-        if self.r < 1 or self.alpha < 1 or not 0 <= self.dropout < 1:
-            raise ValueError(f"invalid LoRA settings r={self.r} alpha={self.alpha} dropout={self.dropout}")
 
 
 class CompactTokenizer:

@@ -23,27 +23,30 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from igd.versions import package_versions
+from igd.config import ARMS, DECODINGS, TRAIN_METHODS, arm_of
 from igd.data import SPLITS, DataError
+from igd.versions import package_versions
 
 KINDS = ("train", "eval", "baseline")
-TRAIN_METHODS = ("sft", "igd", "pos", "cft")
-DECODINGS = ("bigrec", "d3", "igd", "most_popular")
+SCHEMA_VERSION = 1  # PRAGMA user_version; 0 = a store written before the arm column (migrated)
 BUSY_TIMEOUT_S = 30.0
 DIED = "process died (killed?)"
 _FIX = "pass another store path (this file is left untouched)"
-_GROUP = ("dataset", "model", "train_method", "beta", "decoding", "alpha", "split")
-_FILTERS = ("dataset", "model", "kind", "train_method", "decoding", "status", "beta", "alpha", "seed", "split")
+_GROUP = ("dataset", "model", "arm", "train_method", "beta", "decoding", "alpha", "split")
+_FILTERS = ("dataset", "model", "kind", "arm", "train_method", "decoding", "status", "beta", "alpha",
+            "seed", "split")
 
 # AUTOINCREMENT: run ids are quoted in reports and parent_run, so they are never reused.
 # The CHECKs and foreign keys (no CASCADE: results are never deleted by accident) also guard
-# rows written by other tools (the sqlite-utils CLI, the app).
+# rows written by other tools (the sqlite-utils CLI, the app). Method names are NOT checked
+# in SQL: RunRecord checks them against the registry (igd.config), so a new method needs no
+# schema change. `arm` is the experiment arm (igd.config.ARMS), None when no arm matches.
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL CHECK (kind IN ('train', 'eval', 'baseline')),
     dataset TEXT NOT NULL, dataset_fingerprint TEXT NOT NULL, model TEXT NOT NULL,
     checkpoint TEXT, train_method TEXT, beta REAL, decoding TEXT, alpha REAL,
-    seed INTEGER NOT NULL, split TEXT NOT NULL,
+    seed INTEGER NOT NULL, split TEXT NOT NULL, arm TEXT,
     status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
     error TEXT, started_at TEXT NOT NULL, finished_at TEXT, pid INTEGER, host TEXT,
     versions TEXT NOT NULL DEFAULT '{}', config TEXT NOT NULL DEFAULT '{}',
@@ -80,6 +83,7 @@ class RunRecord:
     beta: float | None = None
     decoding: str | None = None
     alpha: float | None = None
+    arm: str | None = None
     checkpoint: str | None = None
     parent_run: int | None = None
     config: dict = field(default_factory=dict)
@@ -87,7 +91,7 @@ class RunRecord:
 
     def __post_init__(self) -> None:
         # Closed sets: a typo ('IGD', 'BIGRec') would silently split summarize()'s groups.
-        for name, allowed in (("kind", KINDS), ("split", SPLITS),
+        for name, allowed in (("kind", KINDS), ("split", SPLITS), ("arm", (None, *ARMS)),
                               ("train_method", (None, *TRAIN_METHODS)), ("decoding", (None, *DECODINGS))):
             if (v := getattr(self, name)) not in allowed:
                 raise ValueError(f"{name}={v!r}: choose one of {', '.join(map(str, allowed))}")
@@ -138,10 +142,14 @@ class RunStore:
             raise StoreError(self.path, None, f"cannot be opened as a SQLite database ({err})", fix) from err
         problem = None if (not tables and not readonly) or "runs" in tables else (
             "a SQLite database without a 'runs' table, so not an igd run store")
+        # A store written before the arm column (schema 0) is migrated when opened writable and
+        # read through `_legacy_row` when opened read-only (the file is never written then).
+        self.legacy = "runs" in tables and "arm" not in self.db["runs"].columns_dict
         with Database(memory=True) as expected:  # _SCHEMA's own columns: no list to drift
             expected.executescript(";\n".join(_SCHEMA))
             for table in tables & set(expected.table_names()) - {"sqlite_sequence"}:
-                if missing := [c for c in expected[table].columns_dict if c not in self.db[table].columns_dict]:
+                if missing := [c for c in expected[table].columns_dict if c not in self.db[table].columns_dict
+                               and (table, c) != ("runs", "arm")]:
                     problem = f"table {table!r} lacks columns {', '.join(missing)}"
                     fix = "add them with `sqlite-utils add-column`, or " + _FIX
         if problem:
@@ -152,7 +160,11 @@ class RunStore:
         self.db.execute("PRAGMA foreign_keys = ON")  # per connection: metrics need their run
         self.db.enable_wal()
         with self._write():
+            if self.legacy:
+                _migrate_to_v1(self.db)
             self.db.executescript(";\n".join(_SCHEMA))  # in a transaction: split, not committed
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.legacy = False
 
     def close(self) -> None:
         self.db.close()
@@ -234,16 +246,27 @@ class RunStore:
     def runs(self, dataset: str | None = None, model: str | None = None, kind: str | None = None,
              train_method: str | None = None, decoding: str | None = None, status: str | None = None,
              beta: float | None = None, alpha: float | None = None, seed: int | None = None,
-             split: str | None = None) -> list[dict]:
+             split: str | None = None, arm: str | None = None) -> list[dict]:
         """Runs matching every filter given (None = any), oldest first, each with 'metrics'."""
-        values = (dataset, model, kind, train_method, decoding, status, beta, alpha, seed, split)
+        values = (dataset, model, kind, arm, train_method, decoding, status, beta, alpha, seed, split)
         given = {k: v for k, v in zip(_FILTERS, values) if v is not None}
         where = " AND ".join(f"{k} = ?" for k in given) or None  # our own column names only
-        rows = list(self.db.table("runs").rows_where(where, list(given.values()), order_by="id"))
+        if self.legacy and "arm" in given:  # no column to filter on: filter the derived values
+            arm = given.pop("arm")
+            where = " AND ".join(f"{k} = ?" for k in given) or None
+            rows = [r for r in self._rows(where, list(given.values())) if r["arm"] == arm]
+        else:
+            rows = self._rows(where, list(given.values()))
+        return rows
+
+    def _rows(self, where: str | None, values: list) -> list[dict]:
+        rows = list(self.db.table("runs").rows_where(where, values, order_by="id"))
         for r in rows:
             r.update(config=json.loads(r["config"]), versions=json.loads(r["versions"]),
                      metrics={m["name"]: m["value"] for m in self.db.table("metrics").rows_where(
                          "run_id = ?", [r["id"]], order_by="name")})
+            if self.legacy:
+                _legacy_row(r)
         return rows
 
     def predictions(self, run_id: int) -> list[dict]:
@@ -254,6 +277,47 @@ class RunStore:
 
     def train_log(self, run_id: int) -> list[dict]:
         return list(self.db.table("train_log").rows_where("run_id = ?", [run_id], order_by="step, name"))
+
+
+def legacy_arm(row: dict) -> str | None:
+    """The arm of a run stored before arms existed (schema 0)."""
+    if row["kind"] == "baseline":
+        return row["model"] if row["model"] in ARMS else None
+    if row["kind"] != "eval":
+        return None
+    return arm_of(row["train_method"], row["decoding"], "binary")  # schema 0 had no linear arm
+
+
+def _legacy_metrics(metrics: dict) -> dict:
+    """Schema 0 stored ISE in nats as 'ise' and the first-WORD ratio as 'fwr'."""
+    out = dict(metrics)
+    if "ise" in out:
+        out["ise_nats"] = out.pop("ise")
+        out["ise"] = out["ise_nats"] / math.log(2)
+    if "fwr" in out:
+        out["fwr_word"] = out.pop("fwr")
+    return out
+
+
+def _legacy_row(row: dict) -> None:
+    row["arm"] = legacy_arm(row)
+    if row.get("decoding") == "most_popular":
+        row["decoding"] = None
+    row["metrics"] = _legacy_metrics(row["metrics"])
+
+
+def _migrate_to_v1(db: Database) -> None:
+    """Schema 0 -> 1, inside the caller's transaction: the arm column, filled from each run's
+    method and decoding; ISE renamed to ise_nats plus ise in bits; fwr (first word) renamed
+    fwr_word; the most-popular baseline's decoding 'most_popular' moved to its arm."""
+    db.execute("ALTER TABLE runs ADD COLUMN arm TEXT")
+    for row in list(db["runs"].rows):
+        db.execute("UPDATE runs SET arm = ? WHERE id = ?", [legacy_arm(row), row["id"]])
+    db.execute("UPDATE runs SET decoding = NULL WHERE decoding = 'most_popular'")
+    db.execute("UPDATE metrics SET name = 'fwr_word' WHERE name = 'fwr'")
+    db.execute("UPDATE metrics SET name = 'ise_nats' WHERE name = 'ise'")
+    db.execute("INSERT INTO metrics (run_id, name, value) SELECT run_id, 'ise', value / ? "
+               "FROM metrics WHERE name = 'ise_nats'", [math.log(2)])
 
 
 def _prediction_row(run_id: int, i: int, p: dict) -> dict:
@@ -288,14 +352,15 @@ def recorded_run(store: "RunStore | None", record: Callable[[], RunRecord]) -> I
 
 def format_runs(rows: list[dict], metrics: Sequence[str] = ("hr@10", "ndcg@10")) -> str:
     """A fixed-width table; 'method' is train_method/decoding, '-' for what is unset."""
-    header = ["id", "kind", "status", "dataset", "model", "method", "beta", "alpha", "seed", "split", *metrics]
+    header = ["id", "kind", "status", "dataset", "model", "arm", "method", "beta", "alpha", "seed", "split",
+              *metrics]
     table = [header] + [[
-        str(r["id"]), r["kind"], r["status"], r["dataset"], r["model"],
+        str(r["id"]), r["kind"], r["status"], r["dataset"], r["model"], r.get("arm") or "-",
         f"{r['train_method'] or '-'}/{r['decoding'] or '-'}",
         *("-" if r[k] is None else f"{r[k]:g}" for k in ("beta", "alpha")), str(r["seed"]), r["split"],
         *("-" if (v := r.get("metrics", {}).get(m)) is None else f"{v:.4f}" for m in metrics)] for r in rows]
     widths = [max(len(line[c]) for line in table) for c in range(len(header))]
-    numeric = {0, 6, 7, 8, *range(10, len(header))}  # right-aligned, so decimals line up
+    numeric = {0, 7, 8, 9, *range(11, len(header))}  # right-aligned, so decimals line up
     return "\n".join("  ".join(cell.rjust(w) if c in numeric else cell.ljust(w)
                                for c, (cell, w) in enumerate(zip(line, widths))).rstrip()
                      for line in table)
@@ -303,12 +368,12 @@ def format_runs(rows: list[dict], metrics: Sequence[str] = ("hr@10", "ndcg@10"))
 
 def summarize(rows: list[dict], metric: str) -> list[dict]:
     """Mean and sample std (n - 1; None for one seed) of ``metric`` over seeds, per setting
-    (dataset, model, train_method, beta, decoding, alpha, split). Only complete runs with the
+    (dataset, model, arm, train_method, beta, decoding, alpha, split). Only complete runs with the
     metric count; a seed run twice counts once, by its latest run, so a re-run replaces."""
     by_seed: dict[tuple, dict[int, dict]] = {}
     for r in sorted(rows, key=lambda r: r["id"]):
         if r["status"] == "complete" and metric in r.get("metrics", {}):
-            by_seed.setdefault(tuple(r[k] for k in _GROUP), {})[r["seed"]] = r
+            by_seed.setdefault(tuple(r.get(k) for k in _GROUP), {})[r["seed"]] = r
     out = []
     for key in sorted(by_seed, key=lambda k: [(v is None, v) for v in k]):
         seeds = sorted(by_seed[key])

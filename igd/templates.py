@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from igd.config import PREAMBLES, STYLES
 from igd.tokenization import Tokenizer
-
-STYLES = ("plain", "quoted")
-PREAMBLES = ("alpaca", "short")
 
 _PROMPT = (
     "Below is an instruction that describes a task, paired with an input that provides "
@@ -25,6 +23,16 @@ _PROMPT = (
 # The same information without the instruction boilerplate: ~60 fewer tokens per sample,
 # which matters for models trained from scratch on a CPU (`tiny`).
 _SHORT = "The user interacted with these {category} in order: {history}\nNext item:\n"
+# The public IGD code's prompt (its IGDataset, first instruction), typos included, since the
+# tokens are what a reproduction must match: an instruction part encoded with BOS, then the
+# input part encoded on its own; history titles unquoted, joined by ", "; "{category}s".
+_OFFICIAL_INSTRUCTION = (
+    "Below is an instruction that describes a task, paired with an input that provides "
+    "further context. Write a response that appropriately completes the request. \n\n"
+    "### Instruction:\nGiven a list of {category} the user recetenly enjoy, please write a "
+    "new {category} that the user may bought\n")
+_OFFICIAL_INPUT = ("### User Input: \nThe user has palyed the following {category}s before: "
+                   "{history}\n\n### Response: \n")
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,9 @@ class Template:
     style: "plain" is IGD's target (``title\\n`` + EOS); "quoted" is D3/BIGRec's
     (``"title"\\n`` + EOS). The history in the prompt is always quoted.
     max_history: keep the most recent items only (the data has at most 10 per sample).
-    preamble: "alpaca" is the BIGRec/D3/IGD instruction prompt; "short" drops the boilerplate.
+    preamble: "alpaca" is the BIGRec/D3/IGD instruction prompt; "short" drops the boilerplate;
+    "official" is the public IGD code's prompt, token for token (pass the category in the
+    singular, e.g. `movie`, as its scripts do: it appends "s").
     """
 
     style: str = "plain"
@@ -53,10 +63,22 @@ class Template:
             raise ValueError("category must be a non-empty noun such as 'items' or 'movies'")
 
     def prompt(self, history_titles: Sequence[str]) -> str:
-        recent = list(history_titles)[-self.max_history:]
-        history = ", ".join(f'"{t}"' for t in recent) if recent else "(nothing yet)"
+        return "".join(self.prompt_parts(history_titles))
+
+    def prompt_parts(self, history_titles: Sequence[str]) -> tuple[str, ...]:
+        """The prompt as the pieces that are tokenised separately (then concatenated)."""
+        history = self.history_text(list(history_titles)[-self.max_history:])
+        if self.preamble == "official":
+            return (_OFFICIAL_INSTRUCTION.format(category=self.category),
+                    _OFFICIAL_INPUT.format(category=self.category, history=history))
         text = _PROMPT if self.preamble == "alpaca" else _SHORT
-        return text.format(category=self.category, history=history)
+        return (text.format(category=self.category, history=history or "(nothing yet)"),)
+
+    def history_text(self, titles: Sequence[str]) -> str:
+        """The history list inside the prompt: quoted titles, or plain ones (official)."""
+        if self.preamble == "official":
+            return ", ".join(titles)
+        return ", ".join(f'"{t}"' for t in titles)
 
     def target_text(self, title: str) -> str:
         return f'"{title}"\n' if self.style == "quoted" else f"{title}\n"
@@ -83,9 +105,12 @@ def prompt_ids(tokenizer: Tokenizer, template: Template, history_titles: Sequenc
 
 def prompt_ids_batch(tokenizer: Tokenizer, template: Template,
                      histories: Sequence[Sequence[str]]) -> list[list[int]]:
-    """Prompt ids of many histories in one batched encode (BOS first when the tokenizer has one)."""
+    """Prompt ids of many histories in one batched encode per prompt part (BOS first when the
+    tokenizer has one); parts are encoded on their own and concatenated."""
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    return [bos + ids for ids in tokenizer.encode_batch([template.prompt(h) for h in histories])]
+    parts = [template.prompt_parts(h) for h in histories]
+    encoded = [tokenizer.encode_batch([p[k] for p in parts]) for k in range(len(parts[0]))] if parts else []
+    return [bos + [t for part in encoded for t in part[i]] for i in range(len(histories))]
 
 
 def training_example(tokenizer: Tokenizer, template: Template, history_titles: Sequence[str],

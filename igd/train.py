@@ -8,8 +8,15 @@ Loss normalisation: the denominator sum(w) is taken over the label tokens of the
 optimiser step (all gradient-accumulation micro-batches, all processes), so the result does
 not depend on how a batch is split (per-micro-batch sums over-weight micro-batches whose
 targets are mostly zero-IG). Micro-batch losses are then added, and multiplied by the number
-of processes because DDP averages gradients. Validation loss is plain CE (all weights 1) for
-every method, so early stopping compares like with like.
+of processes because DDP averages gradients. Validation loss (`eval_loss`): plain CE (all
+weights 1, default) for every method, so early stopping compares like with like; or "train",
+the method's own weighted loss, as the official code does.
+
+With `unseen="excluded"` (the official code's trie of training targets only), validation rows
+whose target was never a training target are off the trie: their target tokens are the
+training-label tokenisation with IG 0 for every token, so IGD-Tuning weights them all beta,
+as the official code does (`TargetTable`). Evaluation counts such a target as a miss: it can
+never be generated.
 """
 
 from __future__ import annotations
@@ -18,72 +25,23 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 
 from igd.checkpoint import check_output_dir, save_checkpoint
+from igd.config import TrainConfig
 from igd.data import Dataset, Sample, evenly_spaced, load_dataset
 from igd.examples import TargetTable, WeightSpec, build_examples, collate
 from igd.info_gain import build_ig_trie, title_counts
-from igd.loss import TRAIN_METHODS, cft_loss, label_weight_sum, weighted_cross_entropy
-from igd.models import (LoraSettings, TinyConfig, add_lora, build_tiny,
-                        compact_vocabulary, device_and_dtype, load_pretrained)
+from igd.loss import cft_loss, label_weight_sum, weighted_cross_entropy
+from igd.models import add_lora, build_tiny, compact_vocabulary, device_and_dtype, load_pretrained
 from igd.store import RunRecord, recorded_run
 from igd.templates import Template, target_ids
 from igd.tokenization import load_tokenizer
 from igd.versions import package_versions
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    data: str
-    out: str
-    model: str = "tiny"  # tiny | smollm2-135m | a local HF model directory or Hub name
-    method: str = "sft"  # sft (BIGRec, D3) | igd | pos | cft
-    beta: float = 0.2  # weight of zero-IG tokens (igd) / last-token weight (pos, cft)
-    igd_weighting: str = "binary"  # binary (Eq. 6) | linear (appendix G)
-    cft_alpha: float = 0.1  # weight of CFT's counterfactual term
-    tokenizer: str = "qwen2.5"  # tiny only; pretrained models bring their own
-    finetune: str = "lora"  # pretrained only: lora | qlora | full
-    lora: LoraSettings = field(default_factory=LoraSettings)
-    tiny: TinyConfig = field(default_factory=TinyConfig)
-    style: str = "plain"
-    preamble: str | None = None  # default: short for tiny, alpaca otherwise
-    category: str = "items"
-    unseen: str = "generable"
-    epochs: int = 3
-    patience: int = 1
-    learning_rate: float | None = None  # default 1e-3 for tiny, 1e-4 otherwise (paper)
-    batch_size: int = 16
-    grad_accum: int = 1
-    max_length: int = 512
-    max_steps: int = -1
-    max_train_rows: int | None = None  # the most recent rows: for demos and smoke tests
-    max_eval_rows: int | None = 2000
-    logging_steps: int = 50
-    seed: int = 0
-    train_on_valid: bool = False
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        if self.method not in TRAIN_METHODS:
-            raise ValueError(f"method={self.method!r}: choose one of {', '.join(TRAIN_METHODS)}")
-        if not 0.0 <= self.beta <= 1.0:
-            raise ValueError(f"beta={self.beta}: must be in [0, 1]")
-        for name in ("epochs", "patience", "batch_size", "grad_accum", "logging_steps", "max_length"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
-
-    @property
-    def is_tiny(self) -> bool:
-        return self.model == "tiny"
-
-    def template(self) -> Template:
-        preamble = self.preamble or ("short" if self.is_tiny else "alpaca")
-        return Template(style=self.style, category=self.category, preamble=preamble)
 
 
 def split_rows(dataset: Dataset, train_on_valid: bool) -> tuple[str, list[Sample], list[Sample]]:
@@ -101,9 +59,9 @@ def split_rows(dataset: Dataset, train_on_valid: bool) -> tuple[str, list[Sample
 class IGDTrainer(Trainer):
     """`Trainer` whose loss reads per-token weights from the batch (a small override)."""
 
-    def __init__(self, *args, method: str, cft_alpha: float, **kwargs):
+    def __init__(self, *args, method: str, cft_alpha: float, eval_loss: str = "ce", **kwargs):
         super().__init__(*args, **kwargs)
-        self.method, self.cft_alpha = method, cft_alpha
+        self.method, self.cft_alpha, self.eval_loss = method, cft_alpha, eval_loss
         self.loss_is_scaled_for_ga = True  # normalised by the whole step's sum(w) already
         self._split_sums = torch.zeros(4, dtype=torch.float64)  # zero sum, n, nonzero sum, n
 
@@ -123,7 +81,7 @@ class IGDTrainer(Trainer):
         ref = {k: inputs.pop(k) for k in ("ref_input_ids", "ref_labels", "ref_attention_mask") if k in inputs}
         labels = inputs.pop("labels")
         outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
-        if not model.training:  # validation: plain CE for every method
+        if not model.training and self.eval_loss == "ce":  # validation: plain CE for every method
             loss, ce = weighted_cross_entropy(outputs.logits, labels, torch.ones_like(weights))
         elif self.method == "cft":
             ref_logits = model(input_ids=ref["ref_input_ids"], attention_mask=ref["ref_attention_mask"]).logits
@@ -187,7 +145,7 @@ def prepare(config: TrainConfig):
     ig.check_targets(target_ids(tokenizer, template, train_titles))
     spec = WeightSpec(config.method, config.beta if config.method != "sft" else 1.0,
                       config.igd_weighting, float(ig.edge_ig.max()))
-    targets = TargetTable(ig, spec)
+    targets = TargetTable(ig, spec, tokenizer, template)
     cft = config.method == "cft"
     train_ex = build_examples(train_rows, dataset.catalogue, tokenizer, template, targets,
                               config.max_length, with_reference=cft)
@@ -208,10 +166,10 @@ def vocabulary_texts(dataset: Dataset, template: Template) -> list[str]:
     titles = dataset.catalogue.titles
     pairs = {(s.history[i], s.history[i + 1]) for rows in dataset.splits.values() for s in rows
              for i in range(len(s.history) - 1)}
-    texts = [template.prompt([])]
-    texts += [template.prompt([t, t]) for t in dataset.catalogue.title_to_ids]
+    texts = list(template.prompt_parts([]))  # parts are tokenised on their own
+    texts += [p for t in dataset.catalogue.title_to_ids for p in template.prompt_parts([t, t])]
     texts += [template.target_text(t) for t in dataset.catalogue.title_to_ids]
-    texts += [f', "{titles[a]}", "{titles[b]}", ' for a, b in sorted(pairs)]
+    texts += [f", {template.history_text([titles[a], titles[b]])}, " for a, b in sorted(pairs)]
     return texts
 
 
@@ -275,7 +233,7 @@ def _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id) ->
         callbacks.append(StoreCallback(store, run_id))
     return IGDTrainer(model=model, args=args, train_dataset=train_ex, eval_dataset=eval_ex,
                       data_collator=collate(tokenizer.pad_token_id), callbacks=callbacks,
-                      method=config.method, cft_alpha=config.cft_alpha)
+                      method=config.method, cft_alpha=config.cft_alpha, eval_loss=config.eval_loss)
 
 
 def _record(config: TrainConfig, dataset: Dataset, split: str) -> RunRecord:

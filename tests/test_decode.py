@@ -10,7 +10,7 @@ import torch
 from transformers import LogitsProcessorList
 
 from igd.data import Catalogue, Sample
-from igd.decode import (LENGTH_PENALTY, DecodeConfig, TrieLogitsProcessor, generation_config,
+from igd.decode import (DECODINGS, DecodeConfig, TrieLogitsProcessor, generation_config,
                         left_pad, recommend_batch)
 from igd.info_gain import build_ig_trie, title_counts
 from igd.models import CompactTokenizer, TinyConfig, build_tiny
@@ -43,14 +43,15 @@ H3, H2, H1 = h(3 / 8), h(2 / 8), h(1 / 8)  # .36781, .34657, .25993
 #   IG(a) = H2 [b leaves; z has no mass] = .34657
 #   IG(b) = H3 + H2 + H1 [ab, ac, a leave] = .97431
 #   IG(z) = 0 (a branch with zero prior mass carries no information)
-#   max-min over the siblings (min 0, max .97431): a .35571, b 1, z 0
+#   max-min over the siblings WITH training mass (a, b; min .34657, max .97431): a 0, b 1;
+#   z, without mass, takes no part and gets IG~ 0 (so a and b score as in the seen-only trie)
 # node "a", candidates "\n", b, c:
 #   IG(\n) = H3 + H2 [ab, ac leave] = .71438
 #   IG(b) = H2 + H1 [ac, a leave] = .60650
 #   IG(c) = H3 + H1 [ab, a leave] = .62774
 #   max-min (min .60650, max .71438): \n 1, b 0, c (H3 - H2) / (H3 - H1) = .19686
 # every other node has a single candidate ("\n" or EOS): all equal, IG~ = 0.
-IGT_ROOT = {A: H2 / (H3 + H2 + H1), B: 1.0, Z: 0.0}
+IGT_ROOT = {A: 0.0, B: 1.0, Z: 0.0}
 IGT_A = {NL: 1.0, B: 0.0, C: (H3 - H2) / (H3 - H1)}
 
 #              PAD   EOS   NL    A     B     C     Z     UNK
@@ -80,7 +81,7 @@ def test_compact_char_vocabulary():
 
 
 def test_ig_norm_matches_the_hand_computation(ig):
-    assert IGT_ROOT[A] == pytest.approx(0.35571, abs=1e-5) and IGT_A[C] == pytest.approx(0.19686, abs=1e-5)
+    assert IGT_A[C] == pytest.approx(0.19686, abs=1e-5)
     a_node = int(ig.trie.step([0], [A])[0])
     for node, hand in ((0, IGT_ROOT), (a_node, IGT_A)):
         _, tokens, edges = ig.trie.children([node])
@@ -94,10 +95,28 @@ def test_alpha0_masks_off_trie_and_keeps_log_p(ig):
 
 def test_hand_computed_igd_step_score_at_the_root(ig):
     out = step(TrieLogitsProcessor(ig, prompt_len=2, alpha=0.5), [[]])
-    # log p * (1 - 0.5 * IG~): a -1.0 * (1 - .5 * .35571), b -1.5 * (1 - .5), z -2.8 * (1 - 0)
-    torch.testing.assert_close(out, expect([[-INF, -INF, -INF, -0.82215, -0.75, -INF, -2.8, -INF]]),
+    # log p * (1 - 0.5 * IG~): a -1.0 * (1 - .5 * 0), b -1.5 * (1 - .5), z -2.8 * (1 - 0)
+    torch.testing.assert_close(out, expect([[-INF, -INF, -INF, -1.0, -0.75, -INF, -2.8, -INF]]),
                                atol=1e-5, rtol=0)
-    assert out[0, A].item() == pytest.approx(-1.0 * (1 - 0.5 * IGT_ROOT[A]), abs=1e-6)
+
+
+@pytest.mark.parametrize("decoding, expected", [
+    # BIGRec + IGD: the IGD-weighted step scores, divided by the generated tokens (length
+    # penalty 1). "ac": a -1.0 * (1 - .5 * 0), c -2.2 * (1 - .5 * .19686), \n -2.0, EOS -2.5;
+    # "b": b -1.5 * (1 - .5 * 1), \n -2.0, EOS -2.5.
+    ("bigrec_igd", {"ac": (-1.0 - 2.2 * (1 - 0.5 * 0.196862) - 2.0 - 2.5) / 4, "b": -5.25 / 3}),
+    ("igd", {"ac": -1.0 - 2.2 * (1 - 0.5 * 0.196862) - 2.0 - 2.5, "b": -5.25}),  # D3 + IGD: sums
+    ("bigrec", {"ac": -7.7 / 4, "b": -6.0 / 3}),  # no weights: mean log p
+])
+def test_hand_computed_beam_scores_of_each_decoding(ig, decoding, expected):
+    spec = DECODINGS[decoding]
+    for title, score in expected.items():
+        proc = TrieLogitsProcessor(ig, prompt_len=2, alpha=0.5, step_weights=spec.step_weights)
+        tokens = TOK.encode(title + "\n") + [EOS]
+        for k in range(len(tokens)):  # one beam walking the title, one call per step
+            step(proc, [tokens[:k]])
+        got = proc.sequence_scores(np.array([ig.title_to_seq[title]]), spec.length_penalty)
+        assert got[0] == pytest.approx(score, abs=1e-5), title
 
 
 def test_beams_at_different_nodes(ig):
@@ -165,7 +184,7 @@ def test_processor_argument_validation(ig, kwargs, message):
 # -- configuration -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(method="beam"), "decoding 'beam'"),
+    (dict(method="beam"), "decoding='beam'"),
     (dict(alpha=1.2), "alpha=1.2"),
     (dict(alpha=-0.5), "alpha=-0.5"),
     (dict(num_beams=0), "num_beams=0"),
@@ -184,16 +203,25 @@ def test_effective_alpha_is_zero_outside_igd():
 
 
 def test_length_penalty_mapping():
-    # BIGRec: mean log-prob (length penalty 1); D3 and IGD: sum of log-probs (0)
-    assert LENGTH_PENALTY == {"bigrec": 1.0, "d3": 0.0, "igd": 0.0}
+    # BIGRec (+ IGD): mean log-prob (length penalty 1); D3 and IGD: sum of log-probs (0)
+    assert {k: d.length_penalty for k, d in DECODINGS.items()} == {
+        "bigrec": 1.0, "d3": 0.0, "igd": 0.0, "bigrec_igd": 1.0}
 
 
-@pytest.mark.parametrize("method", ["bigrec", "d3", "igd"])
+def test_beam_stop_official_is_hf_default_false():
+    # the official code leaves HF's early_stopping=False; 'fast' stops at num_beams finished
+    # titles when the length penalty is 0 (where no running beam's score can still rise)
+    assert DecodeConfig("d3").early_stopping and DecodeConfig("igd").early_stopping
+    assert not DecodeConfig("bigrec").early_stopping and not DecodeConfig("bigrec_igd").early_stopping
+    assert not any(DecodeConfig(m, beam_stop="official").early_stopping for m in DECODINGS)
+
+
+@pytest.mark.parametrize("method", list(DECODINGS))
 def test_generation_config_is_plain_beam_search(method):
     g = generation_config(DecodeConfig(method, num_beams=4), max_new_tokens=7, eos=EOS, pad=PAD)
     assert (g.do_sample, g.top_k, g.top_p, g.temperature, g.repetition_penalty) == (False, None, 1.0, 1.0, 1.0)
     assert (g.num_beams, g.num_return_sequences, g.max_new_tokens) == (4, 4, 7)
-    assert g.length_penalty == LENGTH_PENALTY[method]
+    assert g.length_penalty == DECODINGS[method].length_penalty
     assert (g.eos_token_id, g.pad_token_id, g.use_cache) == (EOS, PAD, True)
     assert g.return_dict_in_generate and not g.output_scores  # scores come from the processor
 
@@ -352,10 +380,16 @@ def brute_ig_norm(targets: dict[str, tuple[int, ...]], counts: Counter):
             return 0.0  # a zero-mass branch carries no information ("generable" policy)
         return entropy(prefix) - entropy(child)
 
+    def has_mass(child):
+        return any(p[t] > 0 for t, s in targets.items() if s[:len(child)] == child)
+
     def ig_norm(prefix, tok):
+        # min and max over the siblings with training mass; a zero-mass sibling gets 0
         siblings = {s[len(prefix)] for s in targets.values()
                     if s[:len(prefix)] == prefix and len(s) > len(prefix)}
-        gains = {c: gain(prefix, c) for c in siblings}
+        gains = {c: gain(prefix, c) for c in siblings if has_mass(prefix + (c,))}
+        if tok not in gains:
+            return 0.0
         lo, hi = min(gains.values()), max(gains.values())
         return 0.0 if hi == lo else (gains[tok] - lo) / (hi - lo)
 

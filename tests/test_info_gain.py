@@ -145,3 +145,27 @@ def test_ig_properties(titles, data):
                 expected = 0.0  # zero-mass branch policy
             assert value == pytest.approx(expected, abs=1e-12)
             prefix = child
+
+
+def _root_ig_and_norm(unseen: str) -> dict[str, tuple[float, float]]:
+    """(IG, IG~) of each first token of the issue's minimal case: ab, ac, b, c seen (counts
+    1, 1, 3, 5), d never a training target."""
+    catalogue = Catalogue(("ab", "ac", "b", "c", "d"))
+    train = [Sample("u", (), t) for t in (0, 1, 2, 2, 2, 3, 3, 3, 3, 3)]
+    ig = build_ig_trie(catalogue, title_counts(train, catalogue), CHAR, Template(), unseen=unseen)
+    _, tokens, edges = ig.trie.children(np.array([0]))
+    return {chr(t): (ig.edge_ig[e], ig.edge_ig_norm[e]) for t, e in zip(tokens, edges)}
+
+
+def test_zero_mass_sibling_does_not_shift_ig_norm_of_seen_siblings():
+    """Eq. 9's min and max run over the siblings that carry training mass: an unseen branch
+    (IG 0 by policy) must not become the minimum, so seen titles decode as under 'excluded'.
+    Hand values: IG(a) = h(.3) + h(.5), IG(b) = 2 h(.1) + h(.5), IG(c) = 2 h(.1) + h(.3)."""
+    excluded, generable = _root_ig_and_norm("excluded"), _root_ig_and_norm("generable")
+    ig_a, ig_b, ig_c = h(.3) + h(.5), 2 * h(.1) + h(.5), 2 * h(.1) + h(.3)
+    expected = {"a": (ig_a, 0.0), "b": (ig_b, (ig_b - ig_a) / (ig_c - ig_a)), "c": (ig_c, 1.0)}
+    assert ig_a == pytest.approx(0.7078, abs=1e-4) and expected["b"][1] == pytest.approx(0.8717, abs=1e-4)
+    for name, table in (("excluded", excluded), ("generable", generable)):
+        for tok, (want_ig, want_norm) in expected.items():
+            assert table[tok] == pytest.approx((want_ig, want_norm), abs=1e-12), (name, tok)
+    assert "d" not in excluded and generable["d"] == (0.0, 0.0)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from igd.metrics import first_word_ratio, hit_ndcg, rank_of, score_entropy, summarize
+from igd.metrics import first_token_ratio, first_word_ratio, hit_ndcg, rank_of, score_entropy, summarize
 
 
 def test_rank_of_first_match_by_title():
@@ -38,30 +38,41 @@ def test_first_word_ratio():
     assert first_word_ratio([]) == 0.0
 
 
-def test_score_entropy():
-    assert score_entropy([-3.0] * 10) == pytest.approx(math.log(10))  # uniform: ln 10
+def test_first_token_ratio_uses_the_tokenizer_not_words():
+    # "Star Wars" and "Stargate" share the first token "Star" but not the first word
+    first = {"Star Wars": 7, "Stargate": 7, "Star Trek": 7, "Alien": 3}
+    assert first_token_ratio(["Star Wars", "Stargate", "Star Trek", "Alien"], first) == 0.75
+    assert first_word_ratio(["Star Wars", "Stargate", "Star Trek", "Alien"]) == 0.5
+
+
+def test_score_entropy_in_bits_and_nats():
+    assert score_entropy([-3.0] * 10) == pytest.approx(math.log2(10))  # uniform: 3.32 bits
+    assert score_entropy([-3.0] * 10, base=math.e) == pytest.approx(math.log(10))  # 2.30 nats
     assert score_entropy([0.0] + [-100.0] * 9) == pytest.approx(0.0, abs=1e-12)  # one dominant
-    assert score_entropy([-1.0, -1.0, float("-inf")]) == pytest.approx(math.log(2))  # -inf dropped
+    assert score_entropy([-1.0, -1.0, float("-inf")]) == pytest.approx(1.0)  # -inf dropped: 1 bit
     assert score_entropy([]) == score_entropy([float("-inf")]) == 0.0
-    # softmax of (0, ln 1/3): p = (3/4, 1/4)
-    assert score_entropy([0.0, math.log(1 / 3)]) == pytest.approx(
-        -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+    # softmax of (0, ln 1/3): p = (3/4, 1/4): 0.81128 bits
+    assert score_entropy([0.0, math.log(1 / 3)]) == pytest.approx(0.811278, abs=1e-6)
 
 
 def test_summarize_limits_k_to_beams():
     titles = [["The A", "The B", "C"], ["X", "Y", "Z"], []]
     scores = [[0.0, 0.0, 0.0], [0.0, -1e4, -1e4], []]
-    m = summarize([1, 3, None], titles, scores, num_beams=4, invalid=2)
+    first = {"The A": 1, "The B": 1, "C": 2, "X": 3, "Y": 4, "Z": 4}
+    m = summarize([1, 3, None], titles, scores, num_beams=4, invalid=2, first_token=first)
     assert {k for k in m if "@" in k} == {"hr@1", "ndcg@1", "hr@3", "ndcg@3"}  # 5, 10, 20 > 4 beams
     assert m["hr@1"] == pytest.approx(1 / 3) and m["hr@3"] == pytest.approx(2 / 3)
     assert m["ndcg@3"] == pytest.approx((1 + 0.5) / 3)
-    assert m["fwr"] == pytest.approx((2 / 3 + 1 / 3) / 2)  # the empty list is left out
-    assert m["ise"] == pytest.approx((math.log(3) + 0.0) / 2)
+    assert m["fwr"] == pytest.approx((2 / 3 + 2 / 3) / 2)  # tokens; the empty list is left out
+    assert m["fwr_word"] == pytest.approx((2 / 3 + 1 / 3) / 2)
+    assert m["ise"] == pytest.approx((math.log2(3) + 0.0) / 2)  # bits
+    assert m["ise_nats"] == pytest.approx((math.log(3) + 0.0) / 2)
     assert (m["invalid"], m["users"], m["empty_lists"]) == (2.0, 3.0, 1.0)
 
 
 def test_summarize_all_k_with_twenty_beams_and_empty_input():
     m = summarize([1], [["a"]], [[0.0]], num_beams=20, invalid=0)
+    assert "fwr" not in m and "fwr_word" in m  # no tokenizer, no first-token FWR
     assert [k for k in m if k.startswith("hr@")] == ["hr@1", "hr@3", "hr@5", "hr@10", "hr@20"]
     with pytest.raises(ValueError, match="no users"):
         summarize([], [], [], num_beams=10, invalid=0)

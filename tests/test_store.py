@@ -175,14 +175,94 @@ def test_summarize_counts_a_rerun_seed_once_by_its_latest_run():
 
 
 def test_format_runs_shows_the_values(store):
-    store.complete(store.start(record()), {"hr@10": 0.5, "ndcg@10": 0.25})
-    store.start(record(kind="baseline", train_method=None, beta=None, decoding="most_popular", alpha=None))
+    store.complete(store.start(record(arm="igd")), {"hr@10": 0.5, "ndcg@10": 0.25})
+    store.start(record(kind="baseline", model="most_popular", arm="most_popular", train_method=None,
+                       beta=None, decoding=None, alpha=None))
     header, igd, popular = format_runs(store.runs()).splitlines()
-    assert header.split() == ["id", "kind", "status", "dataset", "model", "method", "beta", "alpha",
+    assert header.split() == ["id", "kind", "status", "dataset", "model", "arm", "method", "beta", "alpha",
                               "seed", "split", "hr@10", "ndcg@10"]
-    assert igd.split() == ["1", "eval", "complete", "ml-100k", "qwen2.5-0.5b", "igd/igd", "0.2", "0.1",
+    assert igd.split() == ["1", "eval", "complete", "ml-100k", "qwen2.5-0.5b", "igd", "igd/igd", "0.2", "0.1",
                            "0", "test", "0.5000", "0.2500"]
-    assert popular.split()[5:8] == ["-/most_popular", "-", "-"] and popular.split()[-2:] == ["-", "-"]
+    assert popular.split()[5:9] == ["most_popular", "-/-", "-", "-"] and popular.split()[-2:] == ["-", "-"]
+
+
+def test_any_registered_method_is_accepted_and_unknown_ones_refused(store):
+    from igd.config import ARMS, DECODINGS
+
+    for name in DECODINGS:  # no schema edit per decoding: the registry decides
+        store.start(record(decoding=name, arm=None))
+    for name, arm in ARMS.items():
+        store.start(record(arm=name, train_method=arm.train, decoding=arm.decoding))
+    assert {r["arm"] for r in store.runs()} == {None, *ARMS}
+    with pytest.raises(ValueError, match="arm='IGD'"):
+        record(arm="IGD")
+
+
+# The schema before arms (schema 0): no arm column; ISE in nats as 'ise', first-word FWR as 'fwr'.
+_SCHEMA_0_RUNS = """CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('train', 'eval', 'baseline')),
+    dataset TEXT NOT NULL, dataset_fingerprint TEXT NOT NULL, model TEXT NOT NULL,
+    checkpoint TEXT, train_method TEXT, beta REAL, decoding TEXT, alpha REAL,
+    seed INTEGER NOT NULL, split TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
+    error TEXT, started_at TEXT NOT NULL, finished_at TEXT, pid INTEGER, host TEXT,
+    versions TEXT NOT NULL DEFAULT '{}', config TEXT NOT NULL DEFAULT '{}',
+    parent_run INTEGER REFERENCES runs(id))"""
+
+
+def _schema_0_store(path: Path) -> Path:
+    """A store as igd wrote it before arms existed (the shipped models/runs.db was one)."""
+    con = sqlite3.connect(path)
+    con.executescript(_SCHEMA_0_RUNS + """;
+        CREATE TABLE metrics (run_id INTEGER NOT NULL REFERENCES runs(id), name TEXT NOT NULL,
+            value REAL NOT NULL, PRIMARY KEY (run_id, name));
+        CREATE TABLE predictions (run_id INTEGER NOT NULL REFERENCES runs(id), user_index INTEGER NOT NULL,
+            user_id TEXT NOT NULL, target_title TEXT NOT NULL, rank INTEGER, items TEXT NOT NULL,
+            scores TEXT NOT NULL, PRIMARY KEY (run_id, user_index));
+        CREATE TABLE train_log (run_id INTEGER NOT NULL REFERENCES runs(id), step INTEGER NOT NULL,
+            epoch REAL, name TEXT NOT NULL, value REAL, PRIMARY KEY (run_id, step, name));""")
+    rows = [("baseline", "most_popular", None, "most_popular"), ("eval", "tiny", "sft", "bigrec"),
+            ("eval", "tiny", "igd", "igd"), ("train", "tiny", "igd", None)]
+    for i, (kind, model, method, decoding) in enumerate(rows, start=1):
+        con.execute("INSERT INTO runs (kind, dataset, dataset_fingerprint, model, train_method, decoding, seed, "
+                    "split, status, started_at) VALUES (?, 'ml-100k', 'fp', ?, ?, ?, 0, 'test', 'complete', 't')",
+                    (kind, model, method, decoding))
+        con.executemany("INSERT INTO metrics VALUES (?, ?, ?)", [(i, "ise", math.log(4)), (i, "fwr", 0.3)])
+    con.commit()
+    con.close()
+    return path
+
+
+def _arms_and_metrics(store: RunStore) -> list[tuple]:
+    return [(r["arm"], r["decoding"], r["metrics"]) for r in store.runs()]
+
+
+def test_a_schema_0_store_reads_the_same_read_only_and_after_migration(tmp_path):
+    path = _schema_0_store(tmp_path / "old.db")
+    before = path.read_bytes()
+    metrics = {"ise": pytest.approx(2.0), "ise_nats": pytest.approx(math.log(4)), "fwr_word": 0.3}
+    expected = [("most_popular", None, metrics), ("bigrec", "bigrec", metrics), ("igd", "igd", metrics),
+                (None, None, metrics)]  # ln 4 nats = 2 bits
+    reader = RunStore(path, readonly=True)
+    assert _arms_and_metrics(reader) == expected
+    assert [r["id"] for r in reader.runs(arm="bigrec")] == [2]
+    reader.close()
+    assert path.read_bytes() == before  # read-only: not a byte written
+    writer = RunStore(path)  # writable: migrated in place, then a new run is accepted
+    assert _arms_and_metrics(writer) == expected
+    writer.start(record(arm="igd_t", decoding="d3"))
+    writer.close()
+    again = RunStore(path, readonly=True)
+    assert [r["arm"] for r in again.runs()] == ["most_popular", "bigrec", "igd", None, "igd_t"]
+    assert again.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    again.close()
+
+
+def test_the_shipped_store_opens_with_arms():
+    reader = RunStore(REPO / "models" / "runs.db", readonly=True)
+    arms = {r["arm"] for r in reader.runs(kind="eval")} | {r["arm"] for r in reader.runs(kind="baseline")}
+    reader.close()
+    assert {"bigrec", "d3", "igd", "most_popular"} <= arms
 
 
 def test_reopening_keeps_the_runs(tmp_path):

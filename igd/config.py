@@ -1,0 +1,345 @@
+"""The method vocabulary and every config default, in one torch-free module.
+
+The CLI (choices and defaults), the run store (what a run may be called), `igd experiment`
+(its arms) and the app (filters and labels) all read this module; nothing else lists method
+names. Adding a decoding is one `Decoding(...)` line in `DECODINGS` (plus its own module when
+it brings a new step-weight rule); adding an experiment arm is one `Arm(...)` line.
+
+Equation numbers are the IGD paper's (Lin et al., 2025).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Callable
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------
+# The vocabulary
+
+
+@dataclass(frozen=True)
+class TrainMethod:
+    name: str
+    label: str
+    uses_beta: bool  # beta is the zero-IG weight (igd) or the last position's weight (pos, cft)
+
+
+TRAIN_METHODS: dict[str, TrainMethod] = {m.name: m for m in (
+    TrainMethod("sft", "SFT (cross-entropy, Eq. 1)", False),
+    TrainMethod("igd", "IGD-Tuning (Eq. 6-7)", True),
+    TrainMethod("pos", "Pos (position-decayed weights)", True),
+    TrainMethod("cft", "CFT (Pos + counterfactual term)", True),
+)}
+WEIGHTINGS = ("binary", "linear")  # IGD-Tuning: beta / 1 (Eq. 6) or linear in IG (appendix G)
+
+
+def igd_step_weights(ig: np.ndarray, ig_norm: np.ndarray, alpha: float) -> np.ndarray:
+    """Eq. 8-9: w_d = 1 - alpha * IG~ for every trie edge (IG~ precomputed per edge)."""
+    return 1.0 - alpha * ig_norm
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """A constrained beam search: score = sum_d w_d log p_d / len ** length_penalty (Eq. 3, 8).
+    `step_weights(edge_ig, edge_ig_norm, alpha)` gives w_d per trie edge; None: all 1 (alpha
+    unused)."""
+
+    name: str
+    label: str
+    length_penalty: float
+    step_weights: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None
+
+    @property
+    def uses_alpha(self) -> bool:
+        return self.step_weights is not None
+
+
+DECODINGS: dict[str, Decoding] = {d.name: d for d in (
+    Decoding("bigrec", "BIGRec decoding (length penalty 1)", 1.0),
+    Decoding("d3", "D3 decoding (length penalty 0)", 0.0),
+    Decoding("igd", "IGD-Decoding (D3 + w_d = 1 - alpha IG~)", 0.0, igd_step_weights),
+    Decoding("bigrec_igd", "IGD-Decoding with BIGRec's length penalty 1", 1.0, igd_step_weights),
+)}
+
+# Recommenders that are not a fine-tuned LLM: stored as kind 'baseline' under their own name.
+BASELINES: dict[str, str] = {
+    "most_popular": "Most popular",
+    "gru4rec": "GRU4Rec",
+    "sasrec": "SASRec",
+    "lrurec": "LRURec",
+}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One row of the paper's tables: a training method (+ weighting) and a decoding, or a
+    baseline. `igd experiment --methods` takes arm names."""
+
+    name: str
+    label: str  # in words a reader of the paper recognises
+    train: str | None = None
+    decoding: str | None = None
+    weighting: str = "binary"
+    baseline: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.baseline is None) == (self.train is None):
+            raise ValueError(f"arm {self.name!r}: give a training method and decoding, or a baseline")
+        if self.train is not None and (self.train not in TRAIN_METHODS or self.decoding not in DECODINGS):
+            raise ValueError(f"arm {self.name!r}: unknown training method or decoding")
+        if self.baseline is not None and self.baseline not in BASELINES:
+            raise ValueError(f"arm {self.name!r}: unknown baseline {self.baseline!r}")
+
+    @property
+    def uses_alpha(self) -> bool:
+        return self.decoding is not None and DECODINGS[self.decoding].uses_alpha
+
+    @property
+    def uses_beta(self) -> bool:
+        return self.train is not None and TRAIN_METHODS[self.train].uses_beta
+
+
+ARMS: dict[str, Arm] = {a.name: a for a in (
+    *(Arm(name, label, baseline=name) for name, label in BASELINES.items()),
+    Arm("bigrec", "BIGRec", "sft", "bigrec"),
+    Arm("bigrec_igd", "BIGRec + IGD", "igd", "bigrec_igd"),
+    Arm("d3", "D3", "sft", "d3"),
+    Arm("igd", "D3 + IGD (IGD-Tuning + IGD-Decoding)", "igd", "igd"),
+    Arm("igd_t", "IGD-Tuning only (D3 decoding)", "igd", "d3"),
+    Arm("igd_d", "IGD-Decoding only (SFT checkpoint)", "sft", "igd"),
+    Arm("pos", "Pos (D3 decoding)", "pos", "d3"),
+    Arm("cft", "CFT (D3 decoding)", "cft", "d3"),
+    Arm("igd_linear", "D3 + IGD, linear IGD-Tuning weights", "igd", "igd", weighting="linear"),
+)}
+
+
+def arm_of(train_method: str | None, decoding: str | None, weighting: str | None = "binary",
+           baseline: str | None = None) -> str | None:
+    """The arm a run belongs to (None when no registered arm matches, e.g. pos + bigrec)."""
+    for arm in ARMS.values():
+        if baseline is not None and arm.baseline == baseline:
+            return arm.name
+        if baseline is None and (arm.train, arm.decoding) == (train_method, decoding) and (
+                arm.train != "igd" or arm.weighting == (weighting or "binary")):
+            return arm.name
+    return None
+
+
+UNSEEN_POLICIES = ("generable", "excluded")  # items never a training target (README)
+STYLES = ("plain", "quoted")  # target text: `title\n` (IGD) or `"title"\n` (D3/BIGRec)
+PREAMBLES = ("alpaca", "short", "official")  # prompt text (templates.py)
+BEAM_STOPS = ("fast", "official")  # HF early_stopping: True for length penalty 0, or always False
+EVAL_LOSSES = ("ce", "train")  # early-stopping loss: plain CE, or the method's own training loss
+SELECT_METRICS = ("hr@10", "ndcg@10")
+PAPER_BETAS = (0.08, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)  # IGD paper's beta grid (appendix H)
+PAPER_ALPHAS = (0.1, 0.2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Configs
+
+
+@dataclass(frozen=True)
+class TinyConfig:
+    """A small Qwen2-architecture decoder trained from scratch (vocab compacted)."""
+
+    # Sized for 2 CPU cores: ~15k training tokens/s, one MovieLens-100K epoch in ~10 min.
+    hidden_size: int = 128
+    layers: int = 2
+    heads: int = 4
+    intermediate_size: int = 384
+    max_positions: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.heads:
+            raise ValueError(f"hidden_size={self.hidden_size} must be divisible by heads={self.heads}")
+        if min(self.hidden_size, self.layers, self.heads, self.intermediate_size) < 1:
+            raise ValueError("TinyConfig sizes must be >= 1")
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+    def __post_init__(self) -> None:
+        if self.r < 1 or self.alpha < 1 or not 0 <= self.dropout < 1:
+            raise ValueError(f"invalid LoRA settings r={self.r} alpha={self.alpha} dropout={self.dropout}")
+
+
+def _choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r}: choose one of {', '.join(map(str, allowed))}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str
+    out: str
+    model: str = "tiny"  # tiny | smollm2-135m | a local HF model directory or Hub name
+    method: str = "sft"  # TRAIN_METHODS
+    beta: float = 0.2  # weight of zero-IG tokens (igd) / last-token weight (pos, cft)
+    igd_weighting: str = "binary"  # WEIGHTINGS
+    cft_alpha: float = 0.1  # weight of CFT's counterfactual term
+    tokenizer: str = "qwen2.5"  # tiny only; pretrained models bring their own
+    finetune: str = "lora"  # pretrained only: lora | qlora | full
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    tiny: TinyConfig = field(default_factory=TinyConfig)
+    style: str = "plain"
+    preamble: str | None = None  # default: short for tiny, alpaca otherwise
+    category: str = "items"
+    unseen: str = "generable"
+    eval_loss: str = "ce"  # EVAL_LOSSES
+    epochs: int = 3
+    patience: int = 1
+    learning_rate: float | None = None  # default 1e-3 for tiny, 1e-4 otherwise (paper)
+    batch_size: int = 16
+    grad_accum: int = 1
+    max_length: int = 512
+    max_steps: int = -1
+    max_train_rows: int | None = None  # evenly spread rows: for demos and smoke tests
+    max_eval_rows: int | None = 2000
+    logging_steps: int = 50
+    seed: int = 0
+    train_on_valid: bool = False
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        _choice("method", self.method, TRAIN_METHODS)
+        _choice("igd_weighting", self.igd_weighting, WEIGHTINGS)
+        _choice("unseen", self.unseen, UNSEEN_POLICIES)
+        _choice("style", self.style, STYLES)
+        _choice("eval_loss", self.eval_loss, EVAL_LOSSES)
+        if self.preamble is not None:
+            _choice("preamble", self.preamble, PREAMBLES)
+        if not 0.0 <= self.beta <= 1.0:
+            raise ValueError(f"beta={self.beta}: must be in [0, 1]")
+        for name in ("epochs", "patience", "batch_size", "grad_accum", "logging_steps", "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.model == "tiny"
+
+    def template(self):
+        from igd.templates import Template
+
+        preamble = self.preamble or ("short" if self.is_tiny else "alpaca")
+        return Template(style=self.style, category=self.category, preamble=preamble)
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    method: str = "igd"  # DECODINGS
+    alpha: float = 0.2  # decodings with step weights only
+    num_beams: int = 10
+    batch_size: int = 16  # prompts per generate() call
+    beam_stop: str = "fast"  # BEAM_STOPS
+
+    def __post_init__(self) -> None:
+        _choice("decoding", self.method, DECODINGS)
+        _choice("beam_stop", self.beam_stop, BEAM_STOPS)
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"alpha={self.alpha}: must be in [0, 1] (w_d = 1 - alpha * IG~ >= 0)")
+        if self.num_beams < 2:  # with 1 beam HF runs greedy search, which returns no sequence scores
+            raise ValueError(f"num_beams={self.num_beams}: beam search needs >= 2 beams")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size={self.batch_size}: must be >= 1")
+
+    @property
+    def spec(self) -> Decoding:
+        return DECODINGS[self.method]
+
+    @property
+    def effective_alpha(self) -> float:
+        return self.alpha if self.spec.uses_alpha else 0.0
+
+    @property
+    def early_stopping(self) -> bool:
+        """HF's early_stopping. 'official' is HF's default False (the official code): stop when
+        no running beam can still beat the worst finished one. 'fast' stops as soon as
+        num_beams titles are finished when the length penalty is 0; a running beam could then in
+        principle still have beaten one (README: measured on MovieLens)."""
+        return self.beam_stop == "fast" and self.spec.length_penalty == 0.0
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    split: str = "test"
+    max_users: int | None = None  # evenly spread subsample, for demos
+    decode: DecodeConfig = DecodeConfig()
+    unseen: str | None = None  # the trie's policy at decoding; None: the checkpoint's own
+
+    def __post_init__(self) -> None:
+        if self.max_users is not None and self.max_users < 1:
+            raise ValueError(f"max_users={self.max_users}: must be >= 1")
+        if self.unseen is not None:
+            _choice("unseen", self.unseen, UNSEEN_POLICIES)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    base: TrainConfig  # data, model and training settings shared by all arms
+    methods: tuple[str, ...] = ("bigrec", "d3", "igd")  # ARMS
+    seeds: tuple[int, ...] = (0, 1, 2)
+    betas: tuple[float, ...] = (0.2,)  # IGD-Tuning's beta (a grid is selected on validation)
+    alphas: tuple[float, ...] = (0.2,)  # IGD-Decoding's alpha (idem, after beta)
+    pos_betas: tuple[float, ...] | None = None  # Pos / CFT / linear: None = the IGD grid
+    cft_betas: tuple[float, ...] | None = None
+    linear_betas: tuple[float, ...] | None = None
+    select_metric: str = "hr@10"  # the paper selects on validation HR@10
+    select_users: int | None = None  # validation users for selection (None: all)
+    out_dir: str = "checkpoints"
+    split: str = "test"
+    max_users: int | None = None
+    num_beams: int = 10
+    batch_size: int = 16
+    beam_stop: str = "fast"
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in ARMS]
+        if unknown or not self.methods:
+            raise ValueError(f"methods={list(self.methods)}: choose from {', '.join(ARMS)}")
+        if not self.seeds or not self.betas or not self.alphas:
+            raise ValueError("seeds, betas and alphas need at least one value each")
+        _choice("select_metric", self.select_metric, SELECT_METRICS)
+        _choice("beam_stop", self.beam_stop, BEAM_STOPS)
+        for name in ("betas", "alphas", "pos_betas", "cft_betas", "linear_betas"):
+            values = getattr(self, name) or ()
+            if any(not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0 and math.isfinite(v)) for v in values):
+                raise ValueError(f"{name}={list(values)}: every value must be in [0, 1]")
+
+    def beta_grid(self, arm: Arm) -> tuple[float, ...]:
+        """The beta values an arm's training family is selected from."""
+        if arm.train == "pos":
+            return self.pos_betas or self.betas
+        if arm.train == "cft":
+            return self.cft_betas or self.betas
+        if arm.weighting == "linear":
+            return self.linear_betas or self.betas
+        return self.betas
+
+
+# The paper's protocol as one named preset (README: which default differs and why). The CLI
+# applies it to options the user did not set; explicit options still win.
+PROTOCOLS: dict[str, dict[str, object]] = {
+    "igd": {},  # this project's defaults
+    "paper": {"unseen": "excluded", "preamble": "official", "beam_stop": "official",
+              "eval_loss": "train", "select_metric": "hr@10",
+              "beta": ",".join(f"{b:g}" for b in PAPER_BETAS),
+              "alpha": ",".join(f"{a:g}" for a in PAPER_ALPHAS)},
+}
+
+
+def default(cls, name: str):
+    """A dataclass field's default (for the CLI: `default=default(TrainConfig, "epochs")`)."""
+    for f in fields(cls):
+        if f.name == name:
+            return f.default
+    raise KeyError(f"{cls.__name__} has no field {name!r}")
