@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECODINGS, EVAL_LOSSES, PREAMBLES, PROTOCOLS,
+                        SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES, WEIGHTINGS, DecodeConfig,
+                        EvalConfig, ExperimentConfig, LoraSettings, TinyConfig, TrainConfig, default)
 from igd.data import DataError
 
 
@@ -36,23 +39,31 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from igd.tokenization import load_tokenizer
 
     dataset = load_dataset(args.data)
+    unseen = _resolve(args, "unseen", default(TrainConfig, "unseen"))
     stats = dataset_stats(dataset, load_tokenizer(args.tokenizer), Template(style=args.style),
-                          StatsConfig(train_on_valid=args.train_on_valid, unseen=args.unseen))
+                          StatsConfig(train_on_valid=args.train_on_valid, unseen=unseen))
     print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
     return 0
 
 
-def _train_config(args: argparse.Namespace, **overrides):
-    from igd.models import LoraSettings, TinyConfig
-    from igd.train import TrainConfig
+def _resolve(args: argparse.Namespace, name: str, fallback):
+    """An option's value: as given, else the --protocol preset's, else the config default."""
+    value = getattr(args, name, None)
+    if value is None:
+        value = PROTOCOLS[getattr(args, "protocol", None) or "igd"].get(name, fallback)
+    return value
 
+
+def _train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
     fields = dict(
         data=str(args.data), out=str(getattr(args, "out", "") or ""), model=args.model,
-        method=getattr(args, "method", "sft"), beta=getattr(args, "beta", 0.2),
+        method=getattr(args, "method", "sft"), beta=getattr(args, "beta", default(TrainConfig, "beta")),
         igd_weighting=args.igd_weighting, cft_alpha=args.cft_alpha, tokenizer=args.tokenizer,
         finetune=args.finetune, lora=LoraSettings(r=args.lora_r, alpha=args.lora_alpha),
         tiny=TinyConfig(hidden_size=args.tiny_hidden, layers=args.tiny_layers),
-        style=args.style, preamble=args.preamble, category=args.category, unseen=args.unseen,
+        style=args.style, preamble=_resolve(args, "preamble", None), category=args.category,
+        unseen=_resolve(args, "unseen", default(TrainConfig, "unseen")),
+        eval_loss=_resolve(args, "eval_loss", default(TrainConfig, "eval_loss")),
         epochs=args.epochs, patience=args.patience, learning_rate=args.lr, batch_size=args.batch_size,
         grad_accum=args.grad_accum, max_length=args.max_length, max_steps=args.max_steps,
         max_train_rows=args.max_train_rows, max_eval_rows=args.max_eval_rows,
@@ -77,12 +88,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from igd.decode import DecodeConfig
-    from igd.evaluate import EvalConfig, evaluate
+    from igd.evaluate import evaluate
 
-    cfg = EvalConfig(split=args.split, max_users=args.max_users,
-                     decode=DecodeConfig(method=args.decoding, alpha=args.alpha,
-                                         num_beams=args.beams, batch_size=args.batch_size))
+    cfg = EvalConfig(split=args.split, max_users=args.max_users, unseen=_resolve(args, "unseen", None),
+                     decode=DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams,
+                                         batch_size=args.batch_size,
+                                         beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop"))))
     metrics = evaluate(args.checkpoint, args.data, cfg, _store(args), seed=args.seed)
     if metrics:  # only the main process prints
         print(json.dumps(metrics, indent=2))
@@ -92,7 +103,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_recommend(args: argparse.Namespace) -> int:
     from igd.checkpoint import load_checkpoint
     from igd.data import load_dataset
-    from igd.decode import DecodeConfig, explain, recommend_batch
+    from igd.decode import explain, recommend_batch
     from igd.evaluate import checkpoint_trie
     from igd.templates import prompt_ids
 
@@ -111,7 +122,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             raise ValueError(f"not in the catalogue: {unknown[0]!r}; use exact titles from info.txt")
         history = list(args.history)
     prompt = prompt_ids(ck.tokenizer, ck.template, history)
-    cfg = DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams, batch_size=1)
+    cfg = DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams, batch_size=1,
+                       beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop")))
     [recs], _ = recommend_batch(ck.model, ig, [prompt], cfg, ck.tokenizer.pad_token_id)
     for i, rec in enumerate(recs, start=1):
         print(f"{i:>3}  {rec.score:9.4f}  {rec.title}")
@@ -132,30 +144,47 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = RunStore(args.db)
     store.reap()  # runs whose process died (kill -9) are shown as failed, never complete
     rows = store.runs(dataset=args.dataset, model=args.model, kind=args.kind, status=args.status,
-                      decoding=args.decoding, train_method=args.train_method)
+                      decoding=args.decoding, train_method=args.train_method, arm=args.arm)
     metrics = tuple(m.strip() for m in args.metrics.split(","))
     print(json.dumps(rows, indent=2, default=str) if args.json else format_runs(rows, metrics))
     return 0
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from igd.experiment import ExperimentConfig, run_experiment
+    from igd.experiment import run_experiment
     from igd.store import RunStore, format_runs
+
+    def floats(name: str) -> tuple[float, ...] | None:
+        text = _resolve(args, name, None)
+        return None if text is None else tuple(_list(text, float))
 
     cfg = ExperimentConfig(
         base=_train_config(args, out="", beta=1.0), methods=tuple(_list(args.methods, str)),
-        seeds=tuple(_list(args.seeds, int)), betas=tuple(_list(args.beta, float)),
-        alphas=tuple(_list(args.alpha, float)), out_dir=str(args.out_dir), split=args.split,
-        max_users=args.max_users, num_beams=args.beams, batch_size=args.decode_batch_size)
+        seeds=tuple(_list(args.seeds, int)), betas=floats("beta") or default(ExperimentConfig, "betas"),
+        alphas=floats("alpha") or default(ExperimentConfig, "alphas"), pos_betas=floats("pos_beta"),
+        cft_betas=floats("cft_beta"), linear_betas=floats("linear_beta"),
+        select_metric=_resolve(args, "select_metric", default(ExperimentConfig, "select_metric")),
+        select_users=args.select_users, select_seed=args.select_seed, out_dir=str(args.out_dir),
+        split=args.split, max_users=args.max_users, num_beams=args.beams, batch_size=args.decode_batch_size,
+        beam_stop=_resolve(args, "beam_stop", default(ExperimentConfig, "beam_stop")))
     store = RunStore(args.db)
     run_experiment(cfg, store)
     print(format_runs(store.runs(kind=None)))
     return 0
 
 
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from igd.seqrec import SeqRecConfig, train_baseline
+
+    cfg = SeqRecConfig(model=args.model, data=str(args.data), seed=args.seed, split=args.split,
+                       max_users=args.max_users, k=args.k, train_on_valid=args.train_on_valid)
+    metrics = train_baseline(cfg, _store(args))
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
 def cmd_demo_models(args: argparse.Namespace) -> int:
     from igd.demo import DemoConfig, build_demo
-    from igd.train import TrainConfig
 
     # The demo's training settings are fixed (models/README.md states them); only how much
     # evidence is gathered (seeds, users) is a choice.
@@ -214,39 +243,64 @@ def _list(text: str, cast):
         raise ValueError(f"cannot read {text!r} as a comma-separated list of {cast.__name__}") from None
 
 
+def _protocol(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protocol", choices=tuple(PROTOCOLS), default=None,
+                   help="preset for the options below that are not given: 'paper' = the official code's "
+                        "choices (unseen excluded, official prompt, HF beam stopping, training loss for early "
+                        "stopping, beta/alpha grids, HR@10 selection; README); default: igd's own defaults")
+
+
 def _training_options(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig.__dataclass_fields__
     p.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
-    p.add_argument("--model", default="tiny",
+    p.add_argument("--model", default=d["model"].default,
                    help="tiny (from scratch, default), smollm2-135m (LoRA), or a local HF model directory")
-    p.add_argument("--igd-weighting", choices=("binary", "linear"), default="binary",
+    p.add_argument("--igd-weighting", choices=WEIGHTINGS, default=d["igd_weighting"].default,
                    help="IGD-Tuning weights: binary beta/1 (Eq. 6, default) or linear (appendix G)")
-    p.add_argument("--cft-alpha", type=float, default=0.1, help="CFT's counterfactual weight (default 0.1)")
-    p.add_argument("--tokenizer", default="qwen2.5", help="tokenizer of the tiny model (default qwen2.5)")
-    p.add_argument("--finetune", choices=("lora", "qlora", "full"), default="lora",
+    p.add_argument("--cft-alpha", type=float, default=d["cft_alpha"].default, help="CFT's counterfactual weight")
+    p.add_argument("--tokenizer", default=d["tokenizer"].default, help="tokenizer of the tiny model")
+    p.add_argument("--finetune", choices=("lora", "qlora", "full"), default=d["finetune"].default,
                    help="pretrained models: LoRA (default), 4-bit QLoRA (CUDA + bitsandbytes) or full")
-    p.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default 8)")
-    p.add_argument("--lora-alpha", type=int, default=16, help="LoRA alpha (default 16)")
-    p.add_argument("--tiny-hidden", type=int, default=128, help="tiny model width (default 128)")
-    p.add_argument("--tiny-layers", type=int, default=2, help="tiny model layers (default 2)")
-    p.add_argument("--style", choices=("plain", "quoted"), default="plain", help="target text style")
-    p.add_argument("--preamble", choices=("alpaca", "short"), default=None,
-                   help="prompt boilerplate (default: short for tiny, alpaca otherwise)")
-    p.add_argument("--category", default="items", help="noun used in the prompt, e.g. movies")
-    p.add_argument("--unseen", choices=("generable", "excluded"), default="generable",
-                   help="items never seen as training targets (see README)")
-    p.add_argument("--epochs", type=int, default=3, help="maximum epochs (default 3)")
-    p.add_argument("--patience", type=int, default=1, help="early-stopping patience in epochs (default 1)")
+    p.add_argument("--lora-r", type=int, default=LoraSettings.r, help="LoRA rank")
+    p.add_argument("--lora-alpha", type=int, default=LoraSettings.alpha, help="LoRA alpha")
+    p.add_argument("--tiny-hidden", type=int, default=TinyConfig.hidden_size, help="tiny model width")
+    p.add_argument("--tiny-layers", type=int, default=TinyConfig.layers, help="tiny model layers")
+    p.add_argument("--style", choices=STYLES, default=d["style"].default, help="target text style")
+    p.add_argument("--preamble", choices=PREAMBLES, default=None,
+                   help="prompt text (default: short for tiny, alpaca otherwise; official = the official code's)")
+    p.add_argument("--category", default=d["category"].default, help="noun used in the prompt, e.g. movies")
+    p.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
+                   help=f"items never seen as training targets (default {d['unseen'].default}; README)")
+    p.add_argument("--eval-loss", choices=EVAL_LOSSES, default=None,
+                   help=f"early-stopping loss: plain CE or the method's training loss (default {d['eval_loss'].default})")
+    p.add_argument("--epochs", type=int, default=d["epochs"].default, help="maximum epochs")
+    p.add_argument("--patience", type=int, default=d["patience"].default, help="early-stopping patience in epochs")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 tiny, 1e-4 otherwise)")
-    p.add_argument("--batch-size", type=int, default=16, help="per-device batch size (default 16)")
-    p.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps (default 1)")
-    p.add_argument("--max-length", type=int, default=512, help="max tokens per row; oldest history dropped")
-    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (demos)")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"].default, help="per-device batch size")
+    p.add_argument("--grad-accum", type=int, default=d["grad_accum"].default, help="gradient accumulation steps")
+    p.add_argument("--max-length", type=int, default=d["max_length"].default,
+                   help="max tokens per row; oldest history dropped")
+    p.add_argument("--max-steps", type=int, default=d["max_steps"].default, help="stop after this many steps (demos)")
     p.add_argument("--max-train-rows", type=int, default=None, help="train on this many rows (evenly spread)")
-    p.add_argument("--max-eval-rows", type=int, default=2000, help="validation rows for early stopping")
-    p.add_argument("--logging-steps", type=int, default=50, help="log (and store) losses every N steps")
+    p.add_argument("--max-eval-rows", type=int, default=d["max_eval_rows"].default,
+                   help="validation rows for early stopping")
+    p.add_argument("--logging-steps", type=int, default=d["logging_steps"].default,
+                   help="log (and store) losses every N steps")
     p.add_argument("--train-on-valid", action="store_true",
                    help="datasets without train.csv: train on valid.csv (last 10%% early-stops), test on test.csv")
     p.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
+    _protocol(p)
+
+
+def _decoding_options(p: argparse.ArgumentParser) -> None:
+    d = DecodeConfig.__dataclass_fields__
+    p.add_argument("--decoding", choices=tuple(DECODINGS), default=d["method"].default,
+                   help="; ".join(f"{k}: {v.label}" for k, v in DECODINGS.items()))
+    p.add_argument("--alpha", type=float, default=d["alpha"].default, help="IGD-Decoding alpha")
+    p.add_argument("--beams", type=int, default=d["num_beams"].default, help="beams = list length")
+    p.add_argument("--beam-stop", choices=BEAM_STOPS, default=None,
+                   help=f"HF early stopping: fast (stop at num_beams finished titles when the length "
+                        f"penalty is 0) or official (HF's default, the official code); default {d['beam_stop'].default}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,35 +330,40 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--data", type=Path, required=True, help="dataset directory (D3 or MiniOneRec layout)")
     st.add_argument("--tokenizer", default="qwen2.5",
                     help="qwen2.5 (default), llama3, smollm2, char, or a local tokenizer directory")
-    st.add_argument("--style", choices=("plain", "quoted"), default="plain",
+    st.add_argument("--style", choices=STYLES, default=default(TrainConfig, "style"),
                     help="target text: plain `title\\n` (IGD, default) or quoted `\"title\"\\n` (D3/BIGRec)")
-    st.add_argument("--unseen", choices=("generable", "excluded"), default="generable",
+    st.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
                     help="items never seen as training targets: generable with IG 0 (default) or excluded")
     st.add_argument("--train-on-valid", action="store_true",
                     help="take priors from valid.csv (for datasets without train.csv; evaluate on test)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
+    _protocol(st)
     st.set_defaults(func=cmd_stats)
 
     tr = sub.add_parser("train", help="fine-tune with sft (BIGRec/D3), igd, pos or cft")
     _training_options(tr)
     tr.add_argument("--out", type=Path, required=True, help="checkpoint directory")
-    tr.add_argument("--method", choices=("sft", "igd", "pos", "cft"), default="sft", help="training loss")
-    tr.add_argument("--beta", type=float, default=0.2, help="zero-IG token weight (igd) / last weight (pos, cft)")
-    tr.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    tr.add_argument("--method", choices=tuple(TRAIN_METHODS), default=default(TrainConfig, "method"),
+                    help="; ".join(f"{k}: {m.label}" for k, m in TRAIN_METHODS.items()))
+    tr.add_argument("--beta", type=float, default=default(TrainConfig, "beta"),
+                    help="zero-IG token weight (igd) / last weight (pos, cft)")
+    tr.add_argument("--seed", type=int, default=default(TrainConfig, "seed"), help="random seed")
     tr.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint at --out")
     tr.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("evaluate", help="HR@K, NDCG@K, FWR, ISE of a checkpoint with a decoding method")
     ev.add_argument("--checkpoint", type=Path, required=True, help="directory written by `igd train`")
     ev.add_argument("--data", type=Path, required=True, help="dataset directory the checkpoint was trained on")
-    ev.add_argument("--decoding", choices=("bigrec", "d3", "igd"), default="igd", help="decoding method")
-    ev.add_argument("--alpha", type=float, default=0.2, help="IGD-Decoding alpha (default 0.2)")
-    ev.add_argument("--split", choices=("valid", "test"), default="test", help="split to evaluate")
-    ev.add_argument("--beams", type=int, default=10, help="beams = list length (default 10)")
-    ev.add_argument("--batch-size", type=int, default=16, help="prompts per generate() call")
+    _decoding_options(ev)
+    ev.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
+                    help="decode under another candidate policy than the checkpoint's (default: its own)")
+    ev.add_argument("--split", choices=("valid", "test"), default=default(EvalConfig, "split"), help="split to evaluate")
+    ev.add_argument("--batch-size", type=int, default=default(DecodeConfig, "batch_size"),
+                    help="prompts per generate() call")
     ev.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
     ev.add_argument("--seed", type=int, default=None, help="seed recorded with the run (default: the checkpoint's)")
     ev.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
+    _protocol(ev)
     ev.set_defaults(func=cmd_evaluate)
 
     rc = sub.add_parser("recommend", help="top-K items for one history, optionally with the token path")
@@ -314,9 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--history", nargs="+", help="exact catalogue titles, oldest first")
     who.add_argument("--user-index", type=int, help="row of --split to take the history from")
     rc.add_argument("--split", choices=("valid", "test"), default="test", help="split of --user-index")
-    rc.add_argument("--decoding", choices=("bigrec", "d3", "igd"), default="igd", help="decoding method")
-    rc.add_argument("--alpha", type=float, default=0.2, help="IGD-Decoding alpha (default 0.2)")
-    rc.add_argument("--beams", type=int, default=10, help="beams = list length (default 10)")
+    _decoding_options(rc)
     rc.add_argument("--explain", action="store_true", help="print the token path of the top item")
     rc.set_defaults(func=cmd_recommend)
 
@@ -325,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("--dataset", default=None, help="only this dataset")
     ru.add_argument("--model", default=None, help="only this model")
     ru.add_argument("--kind", choices=("train", "eval", "baseline"), default=None, help="only this kind")
+    ru.add_argument("--arm", choices=tuple(ARMS), default=None, help="only this experiment arm")
     ru.add_argument("--status", choices=("running", "complete", "failed"), default=None, help="only this status")
     ru.add_argument("--decoding", default=None, help="only this decoding method")
     ru.add_argument("--train-method", default=None, help="only this training method")
@@ -334,16 +392,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("experiment", help="train once per need, decode with each method, store every run")
     _training_options(ex)
-    ex.add_argument("--methods", default="bigrec,d3,igd", help="comma list of bigrec,d3,igd")
-    ex.add_argument("--seeds", default="0,1,2", help="comma list of seeds (default 0,1,2)")
-    ex.add_argument("--beta", default="0.2", help="IGD-Tuning beta, or a comma list to select on valid")
-    ex.add_argument("--alpha", default="0.2", help="IGD-Decoding alpha, or a comma list to select on valid")
-    ex.add_argument("--out-dir", type=Path, default=Path("checkpoints"), help="where checkpoints go")
-    ex.add_argument("--split", choices=("valid", "test"), default="test", help="final evaluation split")
+    e = ExperimentConfig.__dataclass_fields__
+    ex.add_argument("--methods", default=",".join(e["methods"].default),
+                    help="comma list of arms: " + "; ".join(f"{k} ({a.label})" for k, a in ARMS.items()))
+    ex.add_argument("--seeds", default=",".join(map(str, e["seeds"].default)), help="comma list of seeds")
+    ex.add_argument("--beta", default=None,
+                    help="IGD-Tuning beta, or a comma list to select on valid (default 0.2; paper: its grid)")
+    ex.add_argument("--alpha", default=None,
+                    help="IGD-Decoding alpha, or a comma list to select on valid (default 0.2; paper: 0.1,0.2)")
+    for family in ("pos", "cft", "linear"):
+        ex.add_argument(f"--{family}-beta", default=None,
+                        help=f"beta (list) of the {family} arm's training (default: the --beta list)")
+    ex.add_argument("--select-metric", choices=SELECT_METRICS, default=None,
+                    help=f"validation metric for beta/alpha (default {e['select_metric'].default})")
+    ex.add_argument("--select-users", type=int, default=None, help="validation users for selection (default all)")
+    ex.add_argument("--select-seed", type=int, default=None,
+                    help="select beta/alpha on this seed only and reuse the choice for the others (budget)")
+    ex.add_argument("--out-dir", type=Path, default=Path(e["out_dir"].default), help="where checkpoints go")
+    ex.add_argument("--split", choices=("valid", "test"), default=e["split"].default, help="final evaluation split")
     ex.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
-    ex.add_argument("--beams", type=int, default=10, help="beams = list length (default 10)")
-    ex.add_argument("--decode-batch-size", type=int, default=16, help="prompts per generate() call")
+    ex.add_argument("--beams", type=int, default=e["num_beams"].default, help="beams = list length")
+    ex.add_argument("--decode-batch-size", type=int, default=e["batch_size"].default,
+                    help="prompts per generate() call")
+    ex.add_argument("--beam-stop", choices=BEAM_STOPS, default=None,
+                    help=f"HF early stopping (default {e['beam_stop'].default}; paper: official)")
     ex.set_defaults(func=cmd_experiment)
+
+    bl = sub.add_parser("baseline", help="train and evaluate a sequential recommender (GRU4Rec, SASRec, LRURec)")
+    bl.add_argument("--model", required=True, choices=[b for b in BASELINES if b != "most_popular"],
+                    help="the sequential model")
+    bl.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
+    bl.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    bl.add_argument("--split", choices=("valid", "test"), default="test", help="split to evaluate")
+    bl.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
+    bl.add_argument("--k", type=int, default=10, help="list length (as the LLM runs' beams)")
+    bl.add_argument("--train-on-valid", action="store_true",
+                    help="datasets without train.csv: train on valid.csv, test on test.csv")
+    bl.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
+    bl.set_defaults(func=cmd_baseline)
 
     dm = sub.add_parser("demo-models", help="regenerate the app's demo checkpoints, runs.db and models/README.md")
     dm.add_argument("--data", type=Path, default=Path("data/ml-100k"), help="MovieLens-100K (built if missing)")

@@ -286,7 +286,7 @@ class EvalConfig:
 @dataclass(frozen=True)
 class ExperimentConfig:
     base: TrainConfig  # data, model and training settings shared by all arms
-    methods: tuple[str, ...] = ("bigrec", "d3", "igd")  # ARMS
+    methods: tuple[str, ...] = ("most_popular", "bigrec", "d3", "igd")  # ARMS
     seeds: tuple[int, ...] = (0, 1, 2)
     betas: tuple[float, ...] = (0.2,)  # IGD-Tuning's beta (a grid is selected on validation)
     alphas: tuple[float, ...] = (0.2,)  # IGD-Decoding's alpha (idem, after beta)
@@ -295,6 +295,7 @@ class ExperimentConfig:
     linear_betas: tuple[float, ...] | None = None
     select_metric: str = "hr@10"  # the paper selects on validation HR@10
     select_users: int | None = None  # validation users for selection (None: all)
+    select_seed: int | None = None  # make the choices on this seed only, reuse them for the others
     out_dir: str = "checkpoints"
     split: str = "test"
     max_users: int | None = None

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from igd.checkpoint import META
 from igd.data import load_dataset
-from igd.decode import DecodeConfig
-from igd.evaluate import EvalConfig, evaluate
+from igd.config import ARMS, DecodeConfig, EvalConfig
+from igd.evaluate import EVAL_VERSION, evaluate
 from igd.experiment import ExperimentConfig, checkpoint_dir, finished_eval, run_experiment
 from igd.store import RunStore, summarize
 from igd.tokenization import compact_tokenizer_json
@@ -65,7 +65,8 @@ def build_demo(cfg: DemoConfig) -> dict:
     work, out = Path(cfg.work), Path(cfg.out)
     work.mkdir(parents=True, exist_ok=True)
     store = RunStore(work / "runs.db")
-    exp = ExperimentConfig(base=cfg.base, seeds=cfg.seeds, betas=(cfg.beta,), alphas=(cfg.alpha,),
+    exp = ExperimentConfig(base=cfg.base, methods=("most_popular", "bigrec", "d3", "igd"), seeds=cfg.seeds,
+                           betas=(cfg.beta,), alphas=(cfg.alpha,),
                            out_dir=str(work / "ckpts"), max_users=cfg.max_users)
     run_experiment(exp, store)
     igd_ckpt = checkpoint_dir(exp, "igd", cfg.beta, 0)
@@ -130,8 +131,11 @@ def _report(cfg: DemoConfig, store: RunStore, size_mb: float) -> dict:
     rows = store.runs(status="complete")
     name = load_dataset(cfg.base.data)
     test = [r for r in rows if r["split"] == "test" and r["kind"] != "train"]
+    # evaluations made before the IG~ fix (eval_version 1) are kept in the store, not reported
+    test = [r for r in test if r["kind"] == "baseline" or r["config"].get("eval_version", 1) == EVAL_VERSION]
     table = {m: summarize(test, m) for m in ("hr@10", "ndcg@10", "hr@5", "ndcg@5", "fwr", "ise", "invalid")}
-    sweep = [r for r in rows if r["split"] == "valid" and r["decoding"] == "igd" and r["seed"] == 0]
+    sweep = [r for r in rows if r["split"] == "valid" and r["decoding"] == "igd" and r["seed"] == 0
+             and r["config"].get("eval_version", 1) == EVAL_VERSION]
     trains = [r for r in rows if r["kind"] == "train" and r["seed"] == 0]
     return {"dataset": name.name, "fingerprint": name.fingerprint, "size_mb": size_mb, "table": table,
             "sweep": sorted({r["alpha"]: r["metrics"] for r in sweep}.items()),
@@ -155,15 +159,16 @@ def render_readme(cfg: DemoConfig, rep: dict) -> str:
         f"{cfg.sweep_users} validation users. `runs.db` keeps metrics and training logs; per-user "
         f"predictions stay in the work directory's store (`--work`, default `{DEFAULT_WORK}/runs.db`).", "",
         f"## Test metrics ({cfg.max_users or 'all'} users, mean ± sample std over seeds)", "",
-        "| decoding (checkpoint) | seeds | HR@5 | NDCG@5 | HR@10 | NDCG@10 | FWR | ISE | invalid |",
+        "FWR: share of the most frequent first token in a top-10 list; ISE: entropy (bits) of the "
+        "softmax of the 10 item scores (the paper's appendix F).", "",
+        "| arm | seeds | HR@5 | NDCG@5 | HR@10 | NDCG@10 | FWR | ISE | invalid |",
         "|---|---|---|---|---|---|---|---|---|"]
     by_setting = {}
     for metric, groups in rep["table"].items():
         for g in groups:
-            by_setting.setdefault((g["train_method"], g["decoding"], g["alpha"]), {})[metric] = g
-    for (train, decoding, alpha), m in sorted(by_setting.items(), key=lambda kv: str(kv[0])):
-        label = "most popular" if decoding == "most_popular" else f"{decoding} ({train}" + (
-            f", α={alpha:g})" if decoding == "igd" else ")")
+            by_setting.setdefault((g["arm"], g["alpha"]), {})[metric] = g
+    for (arm, alpha), m in sorted(by_setting.items(), key=lambda kv: str(kv[0])):
+        label = (ARMS[arm].label if arm in ARMS else str(arm)) + ("" if alpha is None else f", α={alpha:g}")
         cells = [_cell(m.get(k)) for k in ("hr@5", "ndcg@5", "hr@10", "ndcg@10", "fwr", "ise", "invalid")]
         lines.append(f"| {label} | {m['hr@10']['n']} | " + " | ".join(cells) + " |")
     lines += ["", f"## IGD-Decoding α on validation (seed 0, {cfg.sweep_users} users)", "",

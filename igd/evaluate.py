@@ -121,6 +121,11 @@ def _score(rows, dataset, results, cfg: EvalConfig, invalid: int, ig: IGTrie | N
     return metrics, predictions
 
 
+# Bumped when decoding changes the lists of an unchanged checkpoint and settings, so that
+# `igd experiment` re-runs instead of reusing them. 2: IG~ over the siblings with training mass.
+EVAL_VERSION = 2
+
+
 def first_tokens(ig: IGTrie) -> dict[str, int]:
     """The first target token of every title on the trie (FWR, appendix F)."""
     first = ig.trie.edge_token[ig.trie.seq_nodes[:, 1] - 1]
@@ -138,8 +143,8 @@ def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None,
         beta=meta.get("beta") if method != "sft" else None,
         decoding=cfg.decode.method, alpha=cfg.decode.alpha if cfg.decode.spec.uses_alpha else None,
         checkpoint=str(ck.path), parent_run=_parent(store, meta.get("train_run"), ck.path),
-        config={"num_beams": cfg.decode.num_beams, "batch_size": cfg.decode.batch_size,
-                "beam_stop": cfg.decode.beam_stop, "unseen": cfg.unseen or meta.get("unseen", "generable"),
+        config={"eval_version": EVAL_VERSION, "num_beams": cfg.decode.num_beams,
+                "batch_size": cfg.decode.batch_size, "beam_stop": cfg.decode.beam_stop, "unseen": cfg.unseen or meta.get("unseen", "generable"),
                 "max_users": cfg.max_users, "igd_weighting": weighting,
                 "checkpoint_meta": {k: meta[k] for k in (
                     "trie_fingerprint", "training_split", "train_rows", "best_eval_loss") if k in meta}})

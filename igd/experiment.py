@@ -1,114 +1,147 @@
-"""`igd experiment`: the paper's comparison in one command.
+"""`igd experiment`: the paper's comparison in one command, one stored run per evaluation.
 
-For every seed: one SFT checkpoint serves BIGRec and D3 (they differ only in decoding), and
-IGD trains its own IGD-Tuning checkpoint (beta) and decodes with IGD-Decoding (alpha). With
-lists of beta or alpha, the paper's protocol is followed: beta is chosen first on the
-validation split (IGD-Tuning decoded as D3, i.e. alpha = 0), then alpha on validation with
-that beta; the chosen pair is then evaluated on the test split. Every evaluation is one run in
-the store; existing checkpoints with the same settings are reused, not retrained.
+Each arm (igd.config.ARMS) is a training method and a decoding, or a baseline. Checkpoints
+are shared between arms that train alike: one SFT checkpoint per seed serves BIGRec, D3 and
+IGD-Decoding only; one IGD-Tuning checkpoint per (beta, seed) serves D3 + IGD, IGD-Tuning
+only and BIGRec + IGD.
+
+Selection follows the paper: with a beta grid, each training family (IGD-Tuning binary,
+linear, Pos, CFT) trains every beta and keeps the best on the validation split decoded with
+D3 (alpha = 0); then, with an alpha grid, each arm whose decoding takes alpha keeps the best
+alpha on validation with its chosen checkpoint. The metric is validation HR@10 by default
+(`select_metric`). With `select_seed`, choices made on that seed are reused for the others
+(a budget option: say so when reporting). Everything finished is reused (checkpoints by
+training config and data, evaluations by checkpoint and settings), so a rerun resumes.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from igd.checkpoint import META
+from igd.config import ARMS, Arm, DecodeConfig, EvalConfig, ExperimentConfig, TrainConfig
 from igd.data import load_dataset
-from igd.decode import DECODINGS, DecodeConfig
-from igd.evaluate import EvalConfig, evaluate, evaluate_most_popular
-from igd.train import TrainConfig, config_dict, train
+from igd.evaluate import EVAL_VERSION, evaluate, evaluate_most_popular
+from igd.train import config_dict, train
 
-SELECT_METRIC = "ndcg@10"
+__all__ = ["ExperimentConfig", "run_experiment", "checkpoint_dir", "finished_eval"]
 
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    base: TrainConfig  # data, model and training settings shared by all methods
-    methods: tuple[str, ...] = ("bigrec", "d3", "igd")
-    seeds: tuple[int, ...] = (0, 1, 2)
-    betas: tuple[float, ...] = (0.2,)
-    alphas: tuple[float, ...] = (0.2,)
-    out_dir: str = "checkpoints"
-    split: str = "test"
-    max_users: int | None = None
-    num_beams: int = 10
-    batch_size: int = 16
-    most_popular: bool = True
-
-    def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in DECODINGS]
-        if unknown or not self.methods:
-            raise ValueError(f"methods={list(self.methods)}: choose from {', '.join(DECODINGS)}")
-        if not self.seeds or not self.betas or not self.alphas:
-            raise ValueError("seeds, betas and alphas need at least one value each")
+# Settings that name where things are, not what is trained: a checkpoint trained elsewhere
+# with the same settings on the same data (fingerprint) is reused.
+_LOCATION_FIELDS = ("data", "out", "overwrite")
 
 
-def checkpoint_dir(cfg: ExperimentConfig, method: str, beta: float | None, seed: int) -> Path:
+def checkpoint_dir(cfg: ExperimentConfig, method: str, beta: float | None, seed: int,
+                   weighting: str = "binary") -> Path:
     name = load_dataset(cfg.base.data).name
-    tag = method if beta is None else f"{method}-beta{beta:g}"
+    tag = method + ("-linear" if weighting == "linear" else "") + ("" if beta is None else f"-beta{beta:g}")
     return Path(cfg.out_dir) / name / cfg.base.model.replace("/", "_") / f"{tag}-seed{seed}"
 
 
-def ensure_checkpoint(cfg: ExperimentConfig, method: str, beta: float | None, seed: int, store) -> Path:
-    """Train unless a checkpoint with the same method, beta, seed and data already exists."""
-    out = checkpoint_dir(cfg, method, beta, seed)
+def same_training(old: dict, new: dict) -> bool:
+    """Two configs train the same model: equal outside the location fields, a setting absent
+    from `old` (written before it existed) counting as its default."""
+    defaults = config_dict(TrainConfig(data="", out=""))
+    return all(old.get(k, defaults.get(k)) == v for k, v in new.items() if k not in _LOCATION_FIELDS)
+
+
+def ensure_checkpoint(cfg: ExperimentConfig, method: str, beta: float | None, seed: int, store,
+                      weighting: str = "binary") -> Path:
+    """Train unless a checkpoint with the same training settings on the same data exists."""
+    out = checkpoint_dir(cfg, method, beta, seed, weighting)
     tc = replace(cfg.base, out=str(out), method=method, beta=beta if beta is not None else 1.0,
-                 seed=seed, overwrite=True)
+                 igd_weighting=weighting, seed=seed, overwrite=True)
     if (out / META).exists():
         meta = json.loads((out / META).read_text())
-        if meta.get("config") == config_dict(tc):
+        if (meta.get("dataset_fingerprint") == load_dataset(cfg.base.data).fingerprint
+                and same_training(meta.get("config", {}), config_dict(tc))):
             return out
     return train(tc, store)
 
 
+class _Selection:
+    """The validation choices of one experiment, made once per (family or arm, seed)."""
+
+    def __init__(self, cfg: ExperimentConfig, store):
+        self.cfg, self.store, self.done = cfg, store, {}
+
+    def _seed(self, seed: int) -> int:
+        return seed if self.cfg.select_seed is None else self.cfg.select_seed
+
+    def beta(self, arm: Arm, seed: int) -> float | None:
+        """The arm's training beta: its family's grid, best on validation decoded with D3."""
+        if not arm.uses_beta:
+            return None
+        grid, at = self.cfg.beta_grid(arm), self._seed(seed)
+        key = ("beta", arm.train, arm.weighting, at)
+        if len(grid) > 1 and key not in self.done:
+            scores = {b: self._valid(ensure_checkpoint(self.cfg, arm.train, b, at, self.store, arm.weighting),
+                                     "d3", 0.0, at) for b in grid}
+            self.done[key] = max(grid, key=lambda b: scores[b])  # ties: the first in the grid
+        return self.done.get(key, grid[0])
+
+    def alpha(self, arm: Arm, beta: float | None, seed: int) -> float | None:
+        if not arm.uses_alpha:
+            return None
+        grid, at = self.cfg.alphas, self._seed(seed)
+        key = ("alpha", arm.name, beta, at)
+        if len(grid) > 1 and key not in self.done:
+            ckpt = ensure_checkpoint(self.cfg, arm.train, beta, at, self.store, arm.weighting)
+            scores = {a: self._valid(ckpt, arm.decoding, a, at) for a in grid}
+            self.done[key] = max(grid, key=lambda a: scores[a])
+        return self.done.get(key, grid[0])
+
+    def _valid(self, ckpt: Path, decoding: str, alpha: float, seed: int) -> float:
+        if self.cfg.base.train_on_valid:
+            raise ValueError("with --train-on-valid the valid split trains the model: it cannot select "
+                             "beta/alpha; pass single values")
+        return _eval(self.cfg, ckpt, decoding, alpha, "valid", seed, self.store,
+                     self.cfg.select_users)[self.cfg.select_metric]
+
+
 def run_experiment(cfg: ExperimentConfig, store) -> list[dict]:
-    """Train what is needed, decode with each method, store every run; returns summaries."""
+    """Train what is needed, evaluate every arm on every seed, store every run; returns one
+    summary per evaluation (arm, seed, beta, alpha and metrics)."""
     results = []
-    if cfg.most_popular:
+    arms = [ARMS[m] for m in cfg.methods]
+    if any(a.baseline == "most_popular" for a in arms):  # independent of the seed
         m = finished_most_popular(cfg, store) or evaluate_most_popular(
             cfg.base.data, cfg.split, cfg.base.train_on_valid, cfg.max_users, k=cfg.num_beams, store=store)
-        results.append({"method": "most_popular", **m})
+        results.append({"arm": "most_popular", **m})
+    select = _Selection(cfg, store)
     for seed in cfg.seeds:
-        if {"bigrec", "d3"} & set(cfg.methods):
-            sft = ensure_checkpoint(cfg, "sft", None, seed, store)
-            for method in [m for m in ("bigrec", "d3") if m in cfg.methods]:
-                m = _eval(cfg, sft, method, 0.0, cfg.split, seed, store)
-                results.append({"method": method, "seed": seed, **m})
-        if "igd" in cfg.methods:
-            beta, alpha = _select(cfg, seed, store)
-            ckpt = ensure_checkpoint(cfg, "igd", beta, seed, store)
-            m = _eval(cfg, ckpt, "igd", alpha, cfg.split, seed, store)
-            results.append({"method": "igd", "seed": seed, "beta": beta, "alpha": alpha, **m})
+        for arm in arms:
+            if arm.baseline == "most_popular":
+                continue
+            if arm.baseline is not None:
+                results.append({"arm": arm.name, "seed": seed, **_sequential(cfg, arm.baseline, seed, store)})
+                continue
+            beta = select.beta(arm, seed)
+            alpha = select.alpha(arm, beta, seed)
+            ckpt = ensure_checkpoint(cfg, arm.train, beta, seed, store, arm.weighting)
+            m = _eval(cfg, ckpt, arm.decoding, alpha or 0.0, cfg.split, seed, store, cfg.max_users)
+            results.append({"arm": arm.name, "seed": seed, "beta": beta, "alpha": alpha, **m})
     return results
 
 
-def _select(cfg: ExperimentConfig, seed: int, store) -> tuple[float, float]:
-    """Beta first (alpha = 0, on valid), then alpha with that beta (on valid)."""
-    beta = cfg.betas[0]
-    if len(cfg.betas) > 1:
-        scores = {b: _eval(cfg, ensure_checkpoint(cfg, "igd", b, seed, store), "igd", 0.0, "valid",
-                           seed, store)[SELECT_METRIC] for b in cfg.betas}
-        beta = max(cfg.betas, key=lambda b: scores[b])
-    alpha = cfg.alphas[0]
-    if len(cfg.alphas) > 1:
-        ckpt = ensure_checkpoint(cfg, "igd", beta, seed, store)
-        scores = {a: _eval(cfg, ckpt, "igd", a, "valid", seed, store)[SELECT_METRIC] for a in cfg.alphas}
-        alpha = max(cfg.alphas, key=lambda a: scores[a])
-    return beta, alpha
+def _sequential(cfg: ExperimentConfig, model: str, seed: int, store) -> dict:
+    from igd.seqrec import SeqRecConfig, finished_baseline, train_baseline
+
+    sc = SeqRecConfig(model=model, data=cfg.base.data, seed=seed, split=cfg.split, max_users=cfg.max_users,
+                      k=cfg.num_beams, train_on_valid=cfg.base.train_on_valid)
+    return finished_baseline(sc, store) or train_baseline(sc, store)
 
 
-def _eval(cfg: ExperimentConfig, ckpt: Path, method: str, alpha: float, split: str, seed: int,
-          store) -> dict:
-    if split == "valid" and cfg.base.train_on_valid:
-        raise ValueError("with --train-on-valid the valid split trains the model: it cannot select "
-                         "beta/alpha; pass single values")
-    dc = DecodeConfig(method=method, alpha=alpha, num_beams=cfg.num_beams, batch_size=cfg.batch_size)
-    if (done := finished_eval(store, ckpt, dc, split, seed, cfg.max_users)) is not None:
+def _eval(cfg: ExperimentConfig, ckpt: Path, decoding: str, alpha: float, split: str, seed: int,
+          store, max_users: int | None) -> dict:
+    dc = DecodeConfig(method=decoding, alpha=alpha, num_beams=cfg.num_beams, batch_size=cfg.batch_size,
+                      beam_stop=cfg.beam_stop)
+    if (done := finished_eval(store, ckpt, dc, split, seed, max_users)) is not None:
         return done
-    return evaluate(ckpt, cfg.base.data, EvalConfig(split=split, max_users=cfg.max_users, decode=dc),
+    return evaluate(ckpt, cfg.base.data, EvalConfig(split=split, max_users=max_users, decode=dc),
                     store, seed=seed)
 
 
@@ -118,7 +151,7 @@ def finished_most_popular(cfg: ExperimentConfig, store) -> dict | None:
         return None
     dataset = load_dataset(cfg.base.data)
     training = dataset.training_split_name(cfg.base.train_on_valid)
-    for r in reversed(store.runs(kind="baseline", split=cfg.split, status="complete")):
+    for r in reversed(store.runs(kind="baseline", arm="most_popular", split=cfg.split, status="complete")):
         if (r["dataset_fingerprint"] == dataset.fingerprint and r["config"].get("k") == cfg.num_beams
                 and r["config"].get("max_users") == cfg.max_users and r["config"].get("training_split") == training):
             return r["metrics"]
@@ -132,10 +165,12 @@ def finished_eval(store, ckpt: Path, dc: DecodeConfig, split: str, seed: int,
     if store is None:
         return None
     written = datetime.fromtimestamp((Path(ckpt) / META).stat().st_mtime, timezone.utc)
-    alpha = dc.alpha if dc.method == "igd" else None
+    alpha = dc.alpha if dc.spec.uses_alpha else None
     for r in reversed(store.runs(kind="eval", decoding=dc.method, split=split, seed=seed, status="complete")):
+        c = r["config"]
         same = (r["alpha"] == alpha and Path(r["checkpoint"] or "").resolve() == Path(ckpt).resolve()
-                and r["config"].get("max_users") == max_users and r["config"].get("num_beams") == dc.num_beams)
+                and c.get("max_users") == max_users and c.get("num_beams") == dc.num_beams
+                and c.get("beam_stop", "fast") == dc.beam_stop and c.get("eval_version", 1) == EVAL_VERSION)
         if same and datetime.fromisoformat(r["started_at"]) >= written.replace(microsecond=0):
             return r["metrics"]
     return None

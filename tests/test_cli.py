@@ -41,7 +41,32 @@ LEAVES = [p for p in PATHS if p and not any(q[:len(p)] == p and q != p for q in 
 
 def test_the_command_tree():
     assert LEAVES == [("data", "movielens"), ("data", "amazon"), ("stats",), ("train",),
-                      ("evaluate",), ("recommend",), ("runs",), ("experiment",), ("demo-models",), ("app",)]
+                      ("evaluate",), ("recommend",), ("runs",), ("experiment",), ("baseline",),
+                      ("demo-models",), ("app",)]
+
+
+def test_cli_defaults_are_the_config_defaults():
+    from igd.cli import _train_config
+    from igd.config import TrainConfig
+
+    args = build_parser().parse_args(["train", "--data", "d", "--out", "o"])
+    assert _train_config(args) == TrainConfig(data="d", out="o")  # nothing restated differently
+
+
+def test_protocol_paper_presets_unset_options_only():
+    from igd.cli import _resolve, _train_config
+    from igd.config import PAPER_ALPHAS, PAPER_BETAS
+
+    args = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--protocol", "paper"])
+    cfg = _train_config(args)
+    assert (cfg.unseen, cfg.preamble, cfg.eval_loss) == ("excluded", "official", "train")
+    args = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--protocol", "paper",
+                                      "--unseen", "generable"])
+    assert _train_config(args).unseen == "generable"  # an explicit option wins
+    args = build_parser().parse_args(["experiment", "--data", "d", "--protocol", "paper"])
+    assert _resolve(args, "beta", None) == ",".join(f"{b:g}" for b in PAPER_BETAS) == "0.08,0.1,0.2,0.3,0.4,0.5,0.6"
+    assert _resolve(args, "alpha", None) == ",".join(f"{a:g}" for a in PAPER_ALPHAS) == "0.1,0.2"
+    assert (_resolve(args, "beam_stop", "fast"), _resolve(args, "select_metric", None)) == ("official", "hr@10")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(("igd",) + p))
