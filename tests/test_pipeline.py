@@ -96,7 +96,7 @@ def test_kill_9_during_evaluate_then_igd_runs(workdir, capsys):
 def test_experiment_shares_the_sft_checkpoint(workdir):
     root, data = workdir
     db = str(root / "experiment.db")
-    args = ["experiment", "--data", str(data), "--methods", "bigrec,d3,igd", "--seeds", "0,1",
+    args = ["experiment", "--data", str(data), "--methods", "most_popular,bigrec,d3,igd", "--seeds", "0,1",
             "--out-dir", str(root / "ckpts"), "--max-steps", "6", "--db", db, *TINY]
     assert main(args) == 0
     store = RunStore(db)
@@ -123,11 +123,77 @@ def test_beta_then_alpha_selection_on_valid(workdir):
     assert main(["experiment", "--data", str(data), "--methods", "igd", "--seeds", "0", "--beta", "0.2,1.0",
                  "--alpha", "0,0.4", "--out-dir", str(root / "sweep"), "--max-steps", "4", "--db", db, *TINY]) == 0
     evals = RunStore(db).runs(kind="eval")
-    on_valid = [(r["beta"], r["alpha"]) for r in evals if r["split"] == "valid"]
-    assert on_valid[:2] == [(0.2, 0.0), (1.0, 0.0)]  # beta first, decoded as D3 (alpha 0)
-    # then alpha with the chosen beta: alpha 0 was evaluated in the beta stage and is reused
-    assert len(on_valid) == 3 and on_valid[2][1] == 0.4 and on_valid[2][0] in (0.2, 1.0)
-    assert [r["split"] for r in evals][-1] == "test"
+    on_valid = [(r["beta"], r["decoding"], r["alpha"]) for r in evals if r["split"] == "valid"]
+    assert on_valid[:2] == [(0.2, "d3", None), (1.0, "d3", None)]  # beta first, decoded as D3
+    # then alpha with the chosen beta, decoded with the arm's IGD-Decoding
+    chosen = on_valid[2][0]
+    assert on_valid[2:] == [(chosen, "igd", 0.0), (chosen, "igd", 0.4)] and chosen in (0.2, 1.0)
+    [final] = [r for r in evals if r["split"] == "test"]
+    assert (final["arm"], final["beta"]) == ("igd", chosen)
+
+
+def test_every_llm_arm_of_the_paper_runs_from_igd_experiment(workdir):
+    """Tables 2, 3 and 8: every arm by name, each stored under its own arm name; checkpoints
+    shared where arms train alike (one SFT, one IGD-Tuning per beta)."""
+    from igd.config import ARMS
+
+    root, data = workdir
+    db = str(root / "arms.db")
+    arms = [name for name, arm in ARMS.items() if arm.baseline is None] + ["most_popular"]
+    assert main(["experiment", "--data", str(data), "--methods", ",".join(arms), "--seeds", "0",
+                 "--beta", "0.3", "--alpha", "0.4", "--out-dir", str(root / "arms"), "--max-steps", "4",
+                 "--db", db, *TINY]) == 0
+    store = RunStore(db)
+    trains = sorted((r["train_method"], r["config"]["igd_weighting"]) for r in store.runs(kind="train"))
+    assert trains == [("cft", "binary"), ("igd", "binary"), ("igd", "linear"), ("pos", "binary"), ("sft", "binary")]
+    done = {r["arm"]: r for r in store.runs(split="test", status="complete") if r["kind"] != "train"}
+    assert set(done) == set(arms)
+    assert (done["bigrec_igd"]["decoding"], done["bigrec_igd"]["train_method"]) == ("bigrec_igd", "igd")
+    assert (done["igd_d"]["train_method"], done["igd_d"]["alpha"]) == ("sft", 0.4)
+    assert (done["igd_t"]["decoding"], done["igd_t"]["alpha"]) == ("d3", None)
+    assert done["igd_t"]["checkpoint"] == done["igd"]["checkpoint"] == done["bigrec_igd"]["checkpoint"]
+    assert done["igd_linear"]["checkpoint"] != done["igd"]["checkpoint"]
+    assert all(0 <= r["metrics"]["fwr"] <= 1 and r["metrics"]["ise"] >= 0
+               for name, r in done.items() if name != "most_popular")
+
+
+def test_unseen_excluded_trains_evaluates_and_opens_in_the_app(workdir, monkeypatch):
+    """The official code's candidate set: only training targets are generable. A validation
+    and test target never seen in training ('durian') is weighted all-beta in the validation
+    loss and is a miss at evaluation; the app opens such checkpoints."""
+    root, data = workdir
+    excl = root / "fruits-durian"
+    shutil.copytree(data, excl)
+    durian = len((excl / "info.txt").read_text().splitlines())
+    with (excl / "info.txt").open("a") as f:
+        f.write(f"durian\t{durian}\n")
+    for split in ("valid", "test"):  # the first row of each now targets an item never trained on
+        lines = (excl / f"{split}.csv").read_text().splitlines()
+        head, rest = lines[1].rsplit(",", 2)[0], lines[1].rsplit(",", 1)[1]
+        lines[1] = f"{head},{durian},{rest}"
+        (excl / f"{split}.csv").write_text("\n".join(lines) + "\n")
+    db = str(root / "excluded.db")
+    models = root / "excluded-models"
+    for method in ("sft", "igd"):
+        assert main(["train", "--data", str(excl), "--out", str(models / method), "--method", method,
+                     "--unseen", "excluded", "--eval-loss", "train", "--max-steps", "4", "--db", db, *TINY]) == 0
+    assert json.loads((models / "igd" / "igd_checkpoint.json").read_text())["unseen"] == "excluded"
+    assert main(["evaluate", "--checkpoint", str(models / "igd"), "--data", str(excl), "--decoding", "igd",
+                 "--db", db]) == 0
+    [run] = RunStore(db).runs(kind="eval")
+    first = RunStore(db).predictions(run["id"])[0]
+    assert first["target_title"] == "durian" and first["rank"] is None  # off the trie: a miss
+    assert "durian" not in {t for p in RunStore(db).predictions(run["id"]) for t in p["items"]}
+    from streamlit.testing.v1 import AppTest
+
+    for env, value in (("IGD_DATA", excl), ("IGD_MODELS", models), ("IGD_RUNS_DB", db)):
+        monkeypatch.setenv(env, str(value))
+    at = AppTest.from_file(str(REPO / "app" / "streamlit_app.py"), default_timeout=600)
+    at.run()
+    at.multiselect(key="history_pick").set_value(["kiwi", "lime"])
+    at.button(key="recommend").click().run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert [len(t.value) for t in at.table] == [10, 10, 10]
 
 
 @pytest.mark.skipif(shutil.which("accelerate") is None and not os.environ.get("VIRTUAL_ENV"),
