@@ -35,8 +35,8 @@ def test_writes_two_checkpoints_a_store_and_a_readme(demo):
         assert not list((models / name).glob("*.trainer"))
     assert 0 < report["size_mb"] < 30
     readme = (models / "README.md").read_text()
-    assert "igd demo-models --data" in readme and "| most popular | 1 |" in readme
-    assert "| igd (igd, α=0.2) | 2 |" in readme and "| bigrec (sft) | 2 |" in readme
+    assert "igd demo-models --data" in readme and "| Most popular | 1 |" in readme
+    assert "| D3 + IGD (IGD-Tuning + IGD-Decoding), α=0.2 | 2 |" in readme and "| BIGRec | 2 |" in readme
     assert [a for a, _ in report["sweep"]] == [0.0, 0.4]
 
 

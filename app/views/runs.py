@@ -5,11 +5,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from igd.config import ARMS, DECODINGS
 from igd.store import summarize
 from ui import current_paths, runs_or_none, train_log
 
 KS = (1, 3, 5, 10, 20)
-FILTERS = {"dataset": "Dataset", "model": "Model", "method": "Method", "beta": "β", "alpha": "α",
+FILTERS = {"dataset": "Dataset", "model": "Model", "method": "Arm (method)", "beta": "β", "alpha": "α",
            "seed": "Seed", "split": "Split"}
 
 paths = current_paths()
@@ -24,12 +25,21 @@ if not runs:
 
 
 def method_of(r: dict) -> str:
-    """BIGRec/D3 decode an SFT model; 'igd' decoding on an IGD-tuned model is IGD."""
+    """The arm's name in the paper's words (igd.config.ARMS); training runs by their method."""
     if r["kind"] == "train":
         return f"train {r['train_method']}"
-    if r["decoding"] == "most_popular":
-        return "most popular"
+    if r.get("arm") in ARMS:
+        return ARMS[r["arm"]].label
     return f"{r['train_method']} + {r['decoding']}"
+
+
+def setting_of(row: dict) -> str:
+    """The arm with the beta / alpha it was run with, where the arm has them."""
+    arm = ARMS.get(row.get("arm"))
+    params = [f"β={row['beta']:g}" if arm and arm.uses_beta and row["beta"] == row["beta"] else "",
+              f"α={row['alpha']:g}" if arm and arm.uses_alpha and row["alpha"] == row["alpha"] else ""]
+    params = [p for p in params if p]
+    return method_of({"kind": "eval", **row}) + (f" ({', '.join(params)})" if params else "")
 
 
 table = pd.DataFrame([{"id": r["id"], "kind": r["kind"], "status": r["status"], "dataset": r["dataset"],
@@ -62,9 +72,7 @@ summary = pd.DataFrame(summarize(picked, metric))
 if summary.empty:
     st.info(f"No complete {split} evaluation with {metric} in this selection.")
 else:
-    summary["method"] = [method_of({"kind": "eval", **row}) for row in summary.to_dict("records")]
-    summary["setting"] = [f"{m} (β={b:g}, α={a:g})" if b == b and b is not None and m.startswith("igd")
-                          else m for m, b, a in zip(summary["method"], summary["beta"], summary["alpha"].fillna(0))]
+    summary["setting"] = [setting_of(row) for row in summary.to_dict("records")]
     summary["std"] = summary["std"].fillna(0.0)
     summary["low"], summary["high"] = summary["mean"] - summary["std"], summary["mean"] + summary["std"]
     x_title = f"{metric}: mean over seeds, bars ± 1 std"
@@ -79,20 +87,24 @@ else:
                  width="stretch")
 
 st.header("Sweeps")
-st.caption("IGD-Decoding's α with the same checkpoint, and IGD-Tuning's β with α = 0 (how the paper "
-           "selects them on the validation split).")
-sweep_rows = [r for r in runs if r["id"] in set(evals["id"]) and r["decoding"] == "igd"]
-alpha_sweep = pd.DataFrame(summarize(sweep_rows, metric))
+st.caption("α of a decoding with step weights on the same checkpoint, and a training method's β "
+           "decoded with D3 (how the paper selects them on the validation split: β first, then α).")
+in_view = [r for r in runs if r["id"] in set(evals["id"]) and r["kind"] == "eval"]
+alpha_sweep = pd.DataFrame(summarize([r for r in in_view if DECODINGS[r["decoding"]].uses_alpha], metric))
+beta_sweep = pd.DataFrame(summarize([r for r in in_view if r["decoding"] == "d3" and r["beta"] is not None],
+                                    metric))
 curves = []
 if not alpha_sweep.empty:
-    groups = alpha_sweep.groupby(["dataset", "model", "beta", "split"], dropna=False)
-    for (ds, model, beta, sp), g in groups:
+    for (ds, model, arm, beta, sp), g in alpha_sweep.groupby(["dataset", "model", "arm", "beta", "split"],
+                                                              dropna=False):
         if g["alpha"].nunique() > 1:
-            curves.append(g.assign(curve=f"{ds}/{model} β={beta:g} ({sp})", x=g["alpha"], sweep="α"))
-    by_beta = alpha_sweep[alpha_sweep["alpha"] == 0].groupby(["dataset", "model", "split"], dropna=False)
-    for (ds, model, sp), g in by_beta:
+            name = ARMS[arm].label if arm in ARMS else str(arm)
+            beta_text = "" if beta != beta else f" β={beta:g}"
+            curves.append(g.assign(curve=f"{ds}/{model} {name}{beta_text} ({sp})", x=g["alpha"], sweep="α"))
+if not beta_sweep.empty:
+    for (ds, model, method, sp), g in beta_sweep.groupby(["dataset", "model", "train_method", "split"], dropna=False):
         if g["beta"].nunique() > 1:
-            curves.append(g.assign(curve=f"{ds}/{model} α=0 ({sp})", x=g["beta"], sweep="β"))
+            curves.append(g.assign(curve=f"{ds}/{model} {method}, D3 decoding ({sp})", x=g["beta"], sweep="β"))
 if curves:
     data = pd.concat(curves)
     for sweep in ("α", "β"):

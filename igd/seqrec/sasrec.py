@@ -76,9 +76,8 @@ class SASRec(nn.Module):
 
     def forward(self, history: torch.Tensor) -> torch.Tensor:
         """(B, T) left-padded ids + 1 -> (B, n_items) scores."""
+        history = history[:, -self.max_len:]  # SASRec keeps the last max_len items
         B, T = history.shape
-        if T > self.max_len:
-            raise ValueError(f"history of length {T} > max_len={self.max_len}: keep the last {self.max_len} items")
         d = self.items.embedding_dim
         pos = torch.arange(self.max_len - T, self.max_len, device=history.device)  # (T,)
         x = self.dropout(self.items(history) * math.sqrt(d) + self.positions(pos))  # (B, T, d)
