@@ -127,6 +127,18 @@ def evenly_spaced(rows: Sequence[Sample], n: int | None) -> list[Sample]:
     return [rows[int(i * step)] for i in range(n)]
 
 
+def split_rows(dataset: Dataset, train_on_valid: bool) -> tuple[str, list[Sample], list[Sample]]:
+    """(training split name, training rows, early-stopping rows). With --train-on-valid the
+    chronologically last 10% of valid.csv is held out for early stopping (rows are sorted by
+    target time), and test.csv stays untouched for evaluation."""
+    name = dataset.training_split_name(train_on_valid)
+    if not train_on_valid:
+        return name, list(dataset.split("train")), list(dataset.split("valid"))
+    rows = list(dataset.split("valid"))
+    cut = int(len(rows) * 0.9)
+    return name, rows[:cut], rows[cut:]
+
+
 def _missing_split_fix(name: str) -> str:
     if name == "train":
         return ("this dataset ships only valid/test (e.g. the shared Amazon samples); pass "

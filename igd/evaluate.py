@@ -26,7 +26,7 @@ from igd.templates import prompt_ids_batch
 
 def training_rows_of(ck: Checkpoint, dataset: Dataset) -> list[Sample]:
     """The exact rows the checkpoint was trained on (its item priors come from them)."""
-    from igd.train import split_rows
+    from igd.data import split_rows
 
     _, rows, _ = split_rows(dataset, bool(ck.meta.get("train_on_valid")))
     return evenly_spaced(rows, ck.meta.get("config", {}).get("max_train_rows"))
@@ -163,7 +163,7 @@ def evaluate_most_popular(data: str | Path, split: str = "test", train_on_valid:
     """The most-popular baseline: the k titles most often a training target, for every user."""
     from collections import Counter
 
-    from igd.train import split_rows
+    from igd.data import split_rows
 
     dataset = load_dataset(data)
     train_split, train_rows, _ = split_rows(dataset, train_on_valid)

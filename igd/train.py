@@ -33,7 +33,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, Traini
 
 from igd.checkpoint import check_output_dir, save_checkpoint
 from igd.config import TrainConfig
-from igd.data import Dataset, Sample, evenly_spaced, load_dataset
+from igd.data import Dataset, evenly_spaced, load_dataset, split_rows  # noqa: F401  (split_rows re-exported)
 from igd.examples import TargetTable, WeightSpec, build_examples, collate
 from igd.info_gain import build_ig_trie, title_counts
 from igd.loss import cft_loss, label_weight_sum, weighted_cross_entropy
@@ -42,18 +42,6 @@ from igd.store import RunRecord, recorded_run
 from igd.templates import Template, target_ids
 from igd.tokenization import load_tokenizer
 from igd.versions import package_versions
-
-
-def split_rows(dataset: Dataset, train_on_valid: bool) -> tuple[str, list[Sample], list[Sample]]:
-    """(training split name, training rows, early-stopping rows). With --train-on-valid the
-    chronologically last 10% of valid.csv is held out for early stopping (rows are sorted by
-    target time), and test.csv stays untouched for evaluation."""
-    name = dataset.training_split_name(train_on_valid)
-    if not train_on_valid:
-        return name, list(dataset.split("train")), list(dataset.split("valid"))
-    rows = list(dataset.split("valid"))
-    cut = int(len(rows) * 0.9)
-    return name, rows[:cut], rows[cut:]
 
 
 class IGDTrainer(Trainer):

@@ -1,13 +1,13 @@
 """SASRec: causal self-attention over the history; the last position scores every item.
 
-Kang & McAuley 2018, "Self-Attentive Sequential Recommendation" (ICDM). As in the paper:
-2 blocks, 1 head, learned positional embeddings, item embeddings scaled by sqrt(d) and shared
-with the output layer, each sub-layer as x + Dropout(f(LayerNorm(x))) (the paper's Eq. for
+Kang & McAuley 2018, "Self-Attentive Sequential Recommendation" (ICDM). As in the paper and
+its code: 2 blocks, 1 head, learned positional embeddings, item embeddings scaled by sqrt(d)
+and shared with the output layer, each sub-layer as x + Dropout(f(LayerNorm(x))) (the paper's
 g(x)), a point-wise two-layer ReLU FFN of width d, and a final layer norm.
 
 Dropout 0.2: the paper's value for the dense ML-1M (0.5 is for the sparse Amazon sets); the
-D3 MovieLens windows are dense. Hidden 64 instead of the paper's 50 (a rounder CPU size; the
-paper reports d = 50 or 64 within noise).
+D3 MovieLens windows are dense. Hidden 64 instead of the paper's 50: the other two baselines'
+size.
 
 Input convention: ``history`` holds item id + 1 with 0 = padding, LEFT-padded; output column
 j is dataset item id j. Positions count back from the end of the window (the last item is
@@ -77,7 +77,7 @@ class SASRec(nn.Module):
     def forward(self, history: torch.Tensor) -> torch.Tensor:
         """(B, T) left-padded ids + 1 -> (B, n_items) scores."""
         history = history[:, -self.max_len:]  # SASRec keeps the last max_len items
-        B, T = history.shape
+        T = history.shape[1]
         d = self.items.embedding_dim
         pos = torch.arange(self.max_len - T, self.max_len, device=history.device)  # (T,)
         x = self.dropout(self.items(history) * math.sqrt(d) + self.positions(pos))  # (B, T, d)

@@ -9,19 +9,20 @@ ids), and the top-K distinct titles go through igd.metrics.summarize.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from igd.data import Catalogue, Dataset, Sample, evenly_spaced, load_dataset
+from igd.data import Catalogue, Dataset, Sample, evenly_spaced, load_dataset, split_rows
 from igd.metrics import hit_ndcg, rank_of, summarize
 from igd.seqrec.gru4rec import GRU4Rec, GRU4RecConfig
 from igd.seqrec.lrurec import LRURec, LRURecConfig
@@ -248,8 +249,6 @@ def train_baseline(cfg: SeqRecConfig, store=None, progress: bool = True) -> dict
     """Train cfg.model on the training rows, evaluate it on cfg.split and return the metrics
     (plus train_seconds, epochs, best_epoch, best_valid_ndcg@10, train_loss); with a store,
     record it as ONE baseline run with its predictions."""
-    from igd.train import split_rows
-
     dataset = load_dataset(cfg.data)
     training_split, train_rows, valid_rows = split_rows(dataset, cfg.train_on_valid)
     rows = evenly_spaced(list(dataset.split(cfg.split)), cfg.max_users)
@@ -274,9 +273,29 @@ def train_baseline(cfg: SeqRecConfig, store=None, progress: bool = True) -> dict
         return metrics
 
 
+def finished_baseline(cfg: SeqRecConfig, store) -> dict | None:
+    """Metrics of the latest complete run of this very baseline (same data fingerprint, seed,
+    split and recorded settings, wherever the data directory lies), so a rerun experiment
+    resumes instead of retraining; None without a store or such a run."""
+    if store is None:
+        return None
+    dataset = load_dataset(cfg.data)
+    expected = _comparable(_record(cfg, dataset, dataset.training_split_name(cfg.train_on_valid)).config)
+    for r in reversed(store.runs(kind="baseline", model=cfg.model, arm=cfg.model, seed=cfg.seed,
+                                 split=cfg.split, status="complete")):
+        if r["dataset_fingerprint"] == dataset.fingerprint and _comparable(r["config"]) == expected:
+            return r["metrics"]
+    return None
+
+
+def _comparable(config: dict) -> dict:
+    """A run's config as the store gives it back (JSON), without the data path."""
+    return {k: v for k, v in json.loads(json.dumps(config, default=str)).items() if k != "data"}
+
+
 def _record(cfg: SeqRecConfig, dataset: Dataset, training_split: str) -> RunRecord:
     return RunRecord(
-        kind="baseline", model=cfg.model, decoding=None, train_method=None, seed=cfg.seed,
+        kind="baseline", model=cfg.model, arm=cfg.model, decoding=None, train_method=None, seed=cfg.seed,
         split=cfg.split, dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
         config={"k": cfg.k, "max_users": cfg.max_users, "training_split": training_split,
                 "train_on_valid": cfg.train_on_valid, "epochs": cfg.epochs, "patience": cfg.patience,
