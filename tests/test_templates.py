@@ -114,3 +114,25 @@ def test_boundary_is_stable_with_real_tokenizers(builtin_tokenizer, name, templa
 def test_invalid_template_arguments_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         Template(**kwargs)
+
+
+OFFICIAL = Template(preamble="official", category="movie")
+
+
+def test_official_prompt_is_the_official_text():
+    # The public IGD code's prompt, written out here by hand (typos and trailing spaces included):
+    # instruction part, then the input part with the history unquoted and "{category}s".
+    assert OFFICIAL.prompt_parts(["Heat (1995)", "Up (2009)"]) == (
+        "Below is an instruction that describes a task, paired with an input that provides further "
+        "context. Write a response that appropriately completes the request. \n\n### Instruction:\n"
+        "Given a list of movie the user recetenly enjoy, please write a new movie that the user may bought\n",
+        "### User Input: \nThe user has palyed the following movies before: Heat (1995), Up (2009)\n\n"
+        "### Response: \n")
+    assert OFFICIAL.target_text("Heat (1995)") == "Heat (1995)\n"  # unquoted, as IGD's targets
+
+
+def test_official_prompt_parts_are_tokenised_separately(qwen):
+    history = ["Heat (1995)", "Up (2009)"]
+    first, second = OFFICIAL.prompt_parts(history)
+    assert prompt_ids(qwen, OFFICIAL, history) == qwen.encode(first) + qwen.encode(second)
+    assert prompt_ids(CHAR, OFFICIAL, history) == CHAR.encode(OFFICIAL.prompt(history))
