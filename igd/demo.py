@@ -22,7 +22,7 @@ from pathlib import Path
 
 from igd.checkpoint import META
 from igd.data import load_dataset
-from igd.config import ARMS, DecodeConfig, EvalConfig
+from igd.config import ARMS, DECODINGS, DecodeConfig, EvalConfig
 from igd.evaluate import EVAL_VERSION, evaluate
 from igd.experiment import ExperimentConfig, checkpoint_dir, finished_eval, run_experiment
 from igd.store import RunStore, summarize
@@ -82,7 +82,7 @@ def build_demo(cfg: DemoConfig) -> dict:
     size_mb = sum(f.stat().st_size for name in copied for f in (out / name).rglob("*") if f.is_file()) / 1e6
     if size_mb > MAX_DEMO_MB:
         raise RuntimeError(f"the demo checkpoints take {size_mb:.1f} MB (> {MAX_DEMO_MB:g} MB): shrink the tiny model")
-    _ship_store(work / "runs.db", out / "runs.db")
+    _ship_store(work / "runs.db", out / "runs.db", superseded(store.runs()))
     report = _report(cfg, store, size_mb)
     (out / "README.md").write_text(render_readme(cfg, report))
     store.close()
@@ -112,13 +112,26 @@ def _copy_checkpoint(src: Path, dst: Path) -> None:
     tmp.rename(dst)
 
 
-def _ship_store(src: Path, dst: Path) -> None:
-    """A self-contained copy (no -wal/-shm) without per-user predictions."""
+def superseded(runs: list[dict]) -> list[int]:
+    """Runs that a later version replaced: evaluations whose lists the IG~ fix changed (a
+    step-weighted decoding before EVAL_VERSION 2) and most-popular runs before it (their ISE
+    was computed from other scores). Kept in the work store, left out of the shipped one and
+    the README."""
+    old = [r for r in runs if r["config"].get("eval_version", 1) < EVAL_VERSION]
+    return [r["id"] for r in old if r["arm"] == "most_popular" or (
+        r["kind"] == "eval" and r["decoding"] in DECODINGS and DECODINGS[r["decoding"]].uses_alpha)]
+
+
+def _ship_store(src: Path, dst: Path, drop: list[int] = ()) -> None:
+    """A self-contained copy (no -wal/-shm) without per-user predictions and without the
+    runs in `drop`."""
     tmp = dst.with_name(dst.name + ".tmp")
     tmp.unlink(missing_ok=True)
     with sqlite3.connect(src) as a, sqlite3.connect(tmp) as b:
         a.backup(b)
     con = sqlite3.connect(tmp)
+    con.executemany("DELETE FROM metrics WHERE run_id = ?", [(i,) for i in drop])
+    con.executemany("DELETE FROM runs WHERE id = ?", [(i,) for i in drop])
     con.execute("DELETE FROM predictions")
     con.commit()
     con.execute("PRAGMA journal_mode = DELETE")
@@ -131,13 +144,14 @@ def _report(cfg: DemoConfig, store: RunStore, size_mb: float) -> dict:
     rows = store.runs(status="complete")
     name = load_dataset(cfg.base.data)
     test = [r for r in rows if r["split"] == "test" and r["kind"] != "train"]
-    # evaluations made before the IG~ fix (eval_version 1) are kept in the store, not reported
-    test = [r for r in test if r["kind"] == "baseline" or r["config"].get("eval_version", 1) == EVAL_VERSION]
+    # evaluations the IG~ fix changed are kept in the work store, not reported
+    test = [r for r in test if r["id"] not in set(superseded(test))]
     table = {m: summarize(test, m) for m in ("hr@10", "ndcg@10", "hr@5", "ndcg@5", "fwr", "ise", "invalid")}
     sweep = [r for r in rows if r["split"] == "valid" and r["decoding"] == "igd" and r["seed"] == 0
-             and r["config"].get("eval_version", 1) == EVAL_VERSION]
+             and r["id"] not in set(superseded(rows))]
     trains = [r for r in rows if r["kind"] == "train" and r["seed"] == 0]
     return {"dataset": name.name, "fingerprint": name.fingerprint, "size_mb": size_mb, "table": table,
+            "superseded": len(superseded(rows)),
             "sweep": sorted({r["alpha"]: r["metrics"] for r in sweep}.items()),
             "train": {r["train_method"]: r["metrics"] for r in trains}, "versions": package_versions()}
 
@@ -161,6 +175,11 @@ def render_readme(cfg: DemoConfig, rep: dict) -> str:
         f"## Test metrics ({cfg.max_users or 'all'} users, mean ± sample std over seeds)", "",
         "FWR: share of the most frequent first token in a top-10 list; ISE: entropy (bits) of the "
         "softmax of the 10 item scores (the paper's appendix F).", "",
+        f"Left out: {rep.get('superseded', 0)} run(s) made before evaluation version 2 (IGD-Decoding "
+        "before IG~ was normalised over the candidates with training mass only; most popular "
+        "before its ISE was computed from log popularity); they stay in the work store. A row's "
+        "seeds are those with a current evaluation; FWR (first token) is stored since version 2 "
+        "only, so older runs have no FWR.", "",
         "| arm | seeds | HR@5 | NDCG@5 | HR@10 | NDCG@10 | FWR | ISE | invalid |",
         "|---|---|---|---|---|---|---|---|---|"]
     by_setting = {}

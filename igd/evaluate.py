@@ -173,7 +173,7 @@ def evaluate_most_popular(data: str | Path, split: str = "test", train_on_valid:
     record = RunRecord(
         kind="baseline", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
         model="most_popular", seed=0, split=split, arm="most_popular",
-        config={"k": k, "training_split": train_split, "max_users": max_users})
+        config={"eval_version": EVAL_VERSION, "k": k, "training_split": train_split, "max_users": max_users})
     with recorded_run(store, lambda: record) as run_id:
         # Scores are log popularity, log(count / N): comparable to beam log-probs (ISE, app).
         n = sum(counts.values())

@@ -153,6 +153,7 @@ def finished_most_popular(cfg: ExperimentConfig, store) -> dict | None:
     training = dataset.training_split_name(cfg.base.train_on_valid)
     for r in reversed(store.runs(kind="baseline", arm="most_popular", split=cfg.split, status="complete")):
         if (r["dataset_fingerprint"] == dataset.fingerprint and r["config"].get("k") == cfg.num_beams
+                and r["config"].get("eval_version", 1) == EVAL_VERSION
                 and r["config"].get("max_users") == cfg.max_users and r["config"].get("training_split") == training):
             return r["metrics"]
     return None
