@@ -157,6 +157,27 @@ def test_every_llm_arm_of_the_paper_runs_from_igd_experiment(workdir):
                for name, r in done.items() if name != "most_popular")
 
 
+def test_protocol_paper_end_to_end(workdir):
+    """--protocol paper: official prompt, seen-only trie, training loss for early stopping, HF
+    beam stopping, selection by validation HR@10 (grids shortened here by explicit options)."""
+    root, data = workdir
+    db = str(root / "paper.db")
+    assert main(["experiment", "--data", str(data), "--methods", "d3,igd", "--seeds", "0", "--protocol", "paper",
+                 "--beta", "0.2,0.5", "--alpha", "0.1,0.2", "--out-dir", str(root / "paper"), "--max-steps", "4",
+                 "--db", db, *TINY]) == 0
+    store = RunStore(db)
+    trains = store.runs(kind="train")
+    assert {(r["config"]["unseen"], r["config"]["preamble"], r["config"]["eval_loss"]) for r in trains} == {
+        ("excluded", "official", "train")}
+    evals = store.runs(kind="eval")
+    assert {r["config"]["beam_stop"] for r in evals} == {"official"}
+    assert {r["config"]["unseen"] for r in evals} == {"excluded"}
+    valid = [r for r in evals if r["split"] == "valid"]
+    best_beta = max((r for r in valid if r["decoding"] == "d3"), key=lambda r: r["metrics"]["hr@10"])["beta"]
+    [final] = [r for r in evals if r["split"] == "test" and r["arm"] == "igd"]
+    assert final["beta"] == best_beta and final["alpha"] in (0.1, 0.2)
+
+
 def test_unseen_excluded_trains_evaluates_and_opens_in_the_app(workdir, monkeypatch):
     """The official code's candidate set: only training targets are generable. A validation
     and test target never seen in training ('durian') is weighted all-beta in the validation
