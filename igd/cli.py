@@ -221,10 +221,19 @@ def _serve(cmd: list[str], env: dict[str, str]) -> int:
     import signal
     import subprocess
 
+    stopping = []
+
+    def stop(signum, frame) -> None:
+        stopping.append(signum)
+        proc.terminate()
+
     with subprocess.Popen(cmd, env=env) as proc:
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.terminate())
+        previous = signal.signal(signal.SIGTERM, stop)
         try:
-            return proc.wait()
+            code = proc.wait()
+            # A SIGTERM that reaches streamlit before it has installed its own handler (the
+            # first second of its start) kills it by the signal: the stop we asked for, not a failure.
+            return 0 if stopping and code == -signal.SIGTERM else code
         except KeyboardInterrupt:  # Ctrl-C reached streamlit too (same process group): let it stop
             try:
                 return proc.wait(timeout=15)
