@@ -1,6 +1,6 @@
 """Datasets in the D3 layout (and the MiniOneRec layout with semantic IDs).
 
-D3 layout (METHOD.md §1): ``info.txt`` with ``title<TAB>item_id`` per line (split on the
+D3 layout (README: Datasets): ``info.txt`` with ``title<TAB>item_id`` per line (split on the
 LAST tab: titles may contain tabs) and ``train/valid/test.csv`` whose ``history_*`` columns
 are Python list literals. MiniOneRec layout: ``info.txt`` is ``sid<TAB>title<TAB>item_id``
 and the CSVs carry ``history_item_sid`` / ``item_sid``.
@@ -105,7 +105,7 @@ class Dataset:
         return self.splits[name]
 
     def training_split_name(self, train_on_valid: bool = False) -> str:
-        """The split whose targets train the model and give the item priors (METHOD.md §1).
+        """The split whose targets train the model and give the item priors (README: Datasets).
 
         Priors never come from the evaluated split: with ``train_on_valid`` the model trains
         on valid and must be evaluated on test.

@@ -1,6 +1,6 @@
 """Tokenised training rows: prompt + target ids, labels, and per-token loss weights.
 
-Weights depend only on the target title (METHOD.md §4), so they are computed once per title
+Weights depend only on the target title (README: Methods), so they are computed once per title
 from the trie's IG path and attached to the labels; the training step never walks the trie.
 """
 

@@ -1,11 +1,11 @@
 """Token decisiveness: prefix entropy and information gain per trie edge (Eq. 4-5).
 
 H(prefix) = -sum_{i under prefix} p_i ln p_i with GLOBAL priors p_i = count_i / N_train (not
-renormalised inside the prefix), counted over training targets only (METHOD.md §3).
+renormalised inside the prefix), counted over training targets only (README: Token information gain).
 IG(token) = H(parent) - H(child): the -p ln p mass of the sibling branches, always >= 0.
 
 The generative "item" is a distinct target text: ids sharing a title share one trie path and
-their training counts are summed (a hit is counted by title, METHOD.md §1).
+their training counts are summed (a hit is counted by title, README: Datasets).
 
 Unseen items (never a training target, p = 0), policy ``unseen``:
 - "generable" (default): every catalogue title is a trie path, so all items can be
@@ -105,7 +105,7 @@ class IGTrie:
         return np.where(nodes > 0, self.edge_ig[np.maximum(nodes, 1) - 1], np.nan)
 
     def check_targets(self, targets: Sequence[Sequence[int]]) -> None:
-        """Assert every training target is a complete path ending in EOS (METHOD.md §2)."""
+        """Assert every training target is a complete path ending in EOS (README: Token information gain)."""
         width = max(len(t) for t in targets)
         padded = np.full((len(targets), width), -1, dtype=np.int64)
         for i, t in enumerate(targets):

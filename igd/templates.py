@@ -1,4 +1,4 @@
-"""The one place that owns prompt text and target text (METHOD.md §2).
+"""The one place that owns prompt text and target text (README: Token information gain).
 
 Training labels, trie paths and the text evaluation matches all come from `target_ids`, so
 they cannot drift apart. The prompt/response boundary is ``len(prompt_ids(...))``: derived

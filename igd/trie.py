@@ -6,7 +6,7 @@ node arrays line up, and the children of node ``n`` are the contiguous edges
 ``child_ptr[n]:child_ptr[n + 1]``, sorted by token. One `np.searchsorted` over
 ``edge_key = parent * V + token`` moves any number of beams one step; `children` returns the
 allowed tokens of any number of nodes as flat (row, token, edge) arrays, ready to scatter into
-a score buffer without touching the rest of the vocabulary (METHOD.md §5).
+a score buffer without touching the rest of the vocabulary (README: Methods).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Ranking and diversity metrics (METHOD.md §6) on hand-made lists."""
+"""Ranking and diversity metrics (README: Runs) on hand-made lists."""
 
 import math
 

@@ -63,7 +63,7 @@ def test_qwen_newline_and_merges_across_the_title_end(qwen):
     assert qwen.encode("\n") == [198]
     assert qwen.encode("Super Mario Odyssey\n") == [19284, 23381, 65781, 198]
     assert qwen.encode("a\n\n") == [64, 271]  # "\n\n" is one token
-    # `"` then `"\n` merge: the last token of `"a"` is not the one of `"a"\n` (METHOD.md §2)
+    # `"` then `"\n` merge: the last token of `"a"` is not the one of `"a"\n` (README: Token information gain)
     assert qwen.encode('"a"') == [56693, 1]
     assert qwen.encode('"a"\n') == [56693, 698]
 
