@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECODINGS, EVAL_LOSSES, PREAMBLES, PROTOCOLS,
                         SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES, WEIGHTINGS, DecodeConfig,
                         EvalConfig, ExperimentConfig, LoraSettings, TinyConfig, TrainConfig, default)
+
 
 def _protocol(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", choices=tuple(PROTOCOLS), default=None,
@@ -18,40 +20,40 @@ def _protocol(p: argparse.ArgumentParser) -> None:
 
 
 def _training_options(p: argparse.ArgumentParser) -> None:
-    d = TrainConfig.__dataclass_fields__
+    tc = partial(default, TrainConfig)  # the config default of a field
     p.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
-    p.add_argument("--model", default=d["model"].default,
+    p.add_argument("--model", default=tc("model"),
                    help="tiny (from scratch, default), smollm2-135m (LoRA), or a local HF model directory")
-    p.add_argument("--igd-weighting", choices=WEIGHTINGS, default=d["igd_weighting"].default,
+    p.add_argument("--igd-weighting", choices=WEIGHTINGS, default=tc("igd_weighting"),
                    help="IGD-Tuning weights: binary beta/1 (Eq. 6, default) or linear (appendix G)")
-    p.add_argument("--cft-alpha", type=float, default=d["cft_alpha"].default, help="CFT's counterfactual weight")
-    p.add_argument("--tokenizer", default=d["tokenizer"].default, help="tokenizer of the tiny model")
-    p.add_argument("--finetune", choices=("lora", "qlora", "full"), default=d["finetune"].default,
+    p.add_argument("--cft-alpha", type=float, default=tc("cft_alpha"), help="CFT's counterfactual weight")
+    p.add_argument("--tokenizer", default=tc("tokenizer"), help="tokenizer of the tiny model")
+    p.add_argument("--finetune", choices=("lora", "qlora", "full"), default=tc("finetune"),
                    help="pretrained models: LoRA (default), 4-bit QLoRA (CUDA + bitsandbytes) or full")
     p.add_argument("--lora-r", type=int, default=LoraSettings.r, help="LoRA rank")
     p.add_argument("--lora-alpha", type=int, default=LoraSettings.alpha, help="LoRA alpha")
     p.add_argument("--tiny-hidden", type=int, default=TinyConfig.hidden_size, help="tiny model width")
     p.add_argument("--tiny-layers", type=int, default=TinyConfig.layers, help="tiny model layers")
-    p.add_argument("--style", choices=STYLES, default=d["style"].default, help="target text style")
+    p.add_argument("--style", choices=STYLES, default=tc("style"), help="target text style")
     p.add_argument("--preamble", choices=PREAMBLES, default=None,
                    help="prompt text (default: short for tiny, alpaca otherwise; official = the official code's)")
-    p.add_argument("--category", default=d["category"].default, help="noun used in the prompt, e.g. movies")
+    p.add_argument("--category", default=tc("category"), help="noun used in the prompt, e.g. movies")
     p.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
-                   help=f"items never seen as training targets (default {d['unseen'].default}; README)")
+                   help=f"items never seen as training targets (default {tc('unseen')}; README)")
     p.add_argument("--eval-loss", choices=EVAL_LOSSES, default=None,
-                   help=f"early-stopping loss: plain CE or the method's training loss (default {d['eval_loss'].default})")
-    p.add_argument("--epochs", type=int, default=d["epochs"].default, help="maximum epochs")
-    p.add_argument("--patience", type=int, default=d["patience"].default, help="early-stopping patience in epochs")
+                   help=f"early-stopping loss: plain CE or the method's training loss (default {tc('eval_loss')})")
+    p.add_argument("--epochs", type=int, default=tc("epochs"), help="maximum epochs")
+    p.add_argument("--patience", type=int, default=tc("patience"), help="early-stopping patience in epochs")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 tiny, 1e-4 otherwise)")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"].default, help="per-device batch size")
-    p.add_argument("--grad-accum", type=int, default=d["grad_accum"].default, help="gradient accumulation steps")
-    p.add_argument("--max-length", type=int, default=d["max_length"].default,
+    p.add_argument("--batch-size", type=int, default=tc("batch_size"), help="per-device batch size")
+    p.add_argument("--grad-accum", type=int, default=tc("grad_accum"), help="gradient accumulation steps")
+    p.add_argument("--max-length", type=int, default=tc("max_length"),
                    help="max tokens per row; oldest history dropped")
-    p.add_argument("--max-steps", type=int, default=d["max_steps"].default, help="stop after this many steps (demos)")
+    p.add_argument("--max-steps", type=int, default=tc("max_steps"), help="stop after this many steps (demos)")
     p.add_argument("--max-train-rows", type=int, default=None, help="train on this many rows (evenly spread)")
-    p.add_argument("--max-eval-rows", type=int, default=d["max_eval_rows"].default,
+    p.add_argument("--max-eval-rows", type=int, default=tc("max_eval_rows"),
                    help="validation rows for early stopping")
-    p.add_argument("--logging-steps", type=int, default=d["logging_steps"].default,
+    p.add_argument("--logging-steps", type=int, default=tc("logging_steps"),
                    help="log (and store) losses every N steps")
     p.add_argument("--train-on-valid", action="store_true",
                    help="datasets without train.csv: train on valid.csv (last 10%% early-stops), test on test.csv")
@@ -60,14 +62,14 @@ def _training_options(p: argparse.ArgumentParser) -> None:
 
 
 def _decoding_options(p: argparse.ArgumentParser) -> None:
-    d = DecodeConfig.__dataclass_fields__
-    p.add_argument("--decoding", choices=tuple(DECODINGS), default=d["method"].default,
+    dc = partial(default, DecodeConfig)  # the config default of a field
+    p.add_argument("--decoding", choices=tuple(DECODINGS), default=dc("method"),
                    help="; ".join(f"{k}: {v.label}" for k, v in DECODINGS.items()))
-    p.add_argument("--alpha", type=float, default=d["alpha"].default, help="IGD-Decoding alpha")
-    p.add_argument("--beams", type=int, default=d["num_beams"].default, help="beams = list length")
+    p.add_argument("--alpha", type=float, default=dc("alpha"), help="IGD-Decoding alpha")
+    p.add_argument("--beams", type=int, default=dc("num_beams"), help="beams = list length")
     p.add_argument("--beam-stop", choices=BEAM_STOPS, default=None,
                    help=f"HF early stopping: fast (stop at num_beams finished titles when the length "
-                        f"penalty is 0) or official (HF's default, the official code); default {d['beam_stop'].default}")
+                        f"penalty is 0) or official (HF's default, the official code); default {dc('beam_stop')}")
 
 
 def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> argparse.ArgumentParser:
@@ -77,6 +79,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
         prog="igd", description="The `igd` command line: IGD and its baselines for LLM-based generative "
                                 "recommendation (README.md).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    xc = partial(default, ExperimentConfig)  # the config default of a field
 
     data = sub.add_parser("data", help="build datasets in the D3 layout (offline)")
     data_sub = data.add_subparsers(dest="source", required=True, metavar="SOURCE")
@@ -128,7 +131,8 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     _decoding_options(ev)
     ev.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
                     help="decode under another candidate policy than the checkpoint's (default: its own)")
-    ev.add_argument("--split", choices=("valid", "test"), default=default(EvalConfig, "split"), help="split to evaluate")
+    ev.add_argument("--split", choices=("valid", "test"), default=default(EvalConfig, "split"),
+                    help="split to evaluate")
     ev.add_argument("--batch-size", type=int, default=default(DecodeConfig, "batch_size"),
                     help="prompts per generate() call")
     ev.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
@@ -163,10 +167,9 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
 
     ex = sub.add_parser("experiment", help="train once per need, decode with each method, store every run")
     _training_options(ex)
-    e = ExperimentConfig.__dataclass_fields__
-    ex.add_argument("--methods", default=",".join(e["methods"].default),
+    ex.add_argument("--methods", default=",".join(xc("methods")),
                     help="comma list of arms: " + "; ".join(f"{k} ({a.label})" for k, a in ARMS.items()))
-    ex.add_argument("--seeds", default=",".join(map(str, e["seeds"].default)), help="comma list of seeds")
+    ex.add_argument("--seeds", default=",".join(map(str, xc("seeds"))), help="comma list of seeds")
     ex.add_argument("--beta", default=None,
                     help="IGD-Tuning beta, or a comma list to select on valid (default 0.2; paper: its grid)")
     ex.add_argument("--alpha", default=None,
@@ -175,18 +178,18 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
         ex.add_argument(f"--{family}-beta", default=None,
                         help=f"beta (list) of the {family} arm's training (default: the --beta list)")
     ex.add_argument("--select-metric", choices=SELECT_METRICS, default=None,
-                    help=f"validation metric for beta/alpha (default {e['select_metric'].default})")
+                    help=f"validation metric for beta/alpha (default {xc('select_metric')})")
     ex.add_argument("--select-users", type=int, default=None, help="validation users for selection (default all)")
     ex.add_argument("--select-seed", type=int, default=None,
                     help="select beta/alpha on this seed only and reuse the choice for the others (budget)")
-    ex.add_argument("--out-dir", type=Path, default=Path(e["out_dir"].default), help="where checkpoints go")
-    ex.add_argument("--split", choices=("valid", "test"), default=e["split"].default, help="final evaluation split")
+    ex.add_argument("--out-dir", type=Path, default=Path(xc("out_dir")), help="where checkpoints go")
+    ex.add_argument("--split", choices=("valid", "test"), default=xc("split"), help="final evaluation split")
     ex.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
-    ex.add_argument("--beams", type=int, default=e["num_beams"].default, help="beams = list length")
-    ex.add_argument("--decode-batch-size", type=int, default=e["batch_size"].default,
+    ex.add_argument("--beams", type=int, default=xc("num_beams"), help="beams = list length")
+    ex.add_argument("--decode-batch-size", type=int, default=xc("batch_size"),
                     help="prompts per generate() call")
     ex.add_argument("--beam-stop", choices=BEAM_STOPS, default=None,
-                    help=f"HF early stopping (default {e['beam_stop'].default}; paper: official)")
+                    help=f"HF early stopping (default {xc('beam_stop')}; paper: official)")
     ex.set_defaults(func=commands["experiment"])
 
     bl = sub.add_parser("baseline", help="train and evaluate a sequential recommender (GRU4Rec, SASRec, LRURec)")

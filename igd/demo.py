@@ -144,14 +144,14 @@ def _report(cfg: DemoConfig, store: RunStore, size_mb: float) -> dict:
     rows = store.runs(status="complete")
     name = load_dataset(cfg.base.data)
     test = [r for r in rows if r["split"] == "test" and r["kind"] != "train"]
-    # evaluations the IG~ fix changed are kept in the work store, not reported
-    test = [r for r in test if r["id"] not in set(superseded(test))]
+    old = set(superseded(rows))  # kept in the work store, not reported
+    test = [r for r in test if r["id"] not in old]
     table = {m: summarize(test, m) for m in ("hr@10", "ndcg@10", "hr@5", "ndcg@5", "fwr", "ise", "invalid")}
     sweep = [r for r in rows if r["split"] == "valid" and r["decoding"] == "igd" and r["seed"] == 0
-             and r["id"] not in set(superseded(rows))]
+             and r["id"] not in old]
     trains = [r for r in rows if r["kind"] == "train" and r["seed"] == 0]
     return {"dataset": name.name, "fingerprint": name.fingerprint, "size_mb": size_mb, "table": table,
-            "superseded": len(superseded(rows)),
+            "superseded": len(old),
             "sweep": sorted({r["alpha"]: r["metrics"] for r in sweep}.items()),
             "train": {r["train_method"]: r["metrics"] for r in trains}, "versions": package_versions()}
 
