@@ -146,6 +146,9 @@ def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None,
         config={"eval_version": EVAL_VERSION, "num_beams": cfg.decode.num_beams,
                 "batch_size": cfg.decode.batch_size, "beam_stop": cfg.decode.beam_stop, "unseen": cfg.unseen or meta.get("unseen", "generable"),
                 "max_users": cfg.max_users, "igd_weighting": weighting,
+                # What trained the checkpoint: `igd experiment` reuses this evaluation on a
+                # machine without the checkpoint when it would train the same thing.
+                "train_config": meta.get("config", {}),
                 "checkpoint_meta": {k: meta[k] for k in (
                     "trie_fingerprint", "training_split", "train_rows", "best_eval_loss") if k in meta}})
 

@@ -11,7 +11,8 @@ D3 (alpha = 0); then, with an alpha grid, each arm whose decoding takes alpha ke
 alpha on validation with its chosen checkpoint. The metric is validation HR@10 by default
 (`select_metric`). With `select_seed`, choices made on that seed are reused for the others
 (a budget option: say so when reporting). Everything finished is reused (checkpoints by
-training config and data, evaluations by checkpoint and settings), so a rerun resumes.
+training config and data, evaluations by checkpoint and settings, or by the training
+settings that made their checkpoint when it is gone), so a rerun resumes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from igd.data import load_dataset
 from igd.evaluate import EVAL_VERSION, evaluate, evaluate_most_popular
 from igd.train import config_dict, train
 
-__all__ = ["ExperimentConfig", "run_experiment", "checkpoint_dir", "finished_eval"]
+__all__ = ["ExperimentConfig", "run_experiment", "checkpoint_dir", "finished_eval", "stored_eval"]
 
 # Settings that name where things are, not what is trained: a checkpoint trained elsewhere
 # with the same settings on the same data (fingerprint) is reused.
@@ -48,12 +49,17 @@ def same_training(old: dict, new: dict) -> bool:
     return all(old.get(k, defaults.get(k)) == v for k, v in new.items() if k not in _LOCATION_FIELDS)
 
 
+def _train_config(cfg: ExperimentConfig, method: str, beta: float | None, seed: int,
+                  weighting: str) -> TrainConfig:
+    return replace(cfg.base, out=str(checkpoint_dir(cfg, method, beta, seed, weighting)), method=method,
+                   beta=beta if beta is not None else 1.0, igd_weighting=weighting, seed=seed, overwrite=True)
+
+
 def ensure_checkpoint(cfg: ExperimentConfig, method: str, beta: float | None, seed: int, store,
                       weighting: str = "binary") -> Path:
     """Train unless a checkpoint with the same training settings on the same data exists."""
-    out = checkpoint_dir(cfg, method, beta, seed, weighting)
-    tc = replace(cfg.base, out=str(out), method=method, beta=beta if beta is not None else 1.0,
-                 igd_weighting=weighting, seed=seed, overwrite=True)
+    tc = _train_config(cfg, method, beta, seed, weighting)
+    out = Path(tc.out)
     if (out / META).exists():
         meta = json.loads((out / META).read_text())
         if (meta.get("dataset_fingerprint") == load_dataset(cfg.base.data).fingerprint
@@ -78,8 +84,7 @@ class _Selection:
         grid, at = self.cfg.beta_grid(arm), self._seed(seed)
         key = ("beta", arm.train, arm.weighting, at)
         if len(grid) > 1 and key not in self.done:
-            scores = {b: self._valid(ensure_checkpoint(self.cfg, arm.train, b, at, self.store, arm.weighting),
-                                     "d3", 0.0, at) for b in grid}
+            scores = {b: self._valid((arm.train, b, arm.weighting), "d3", 0.0, at) for b in grid}
             self.done[key] = max(grid, key=lambda b: scores[b])  # ties: the first in the grid
         return self.done.get(key, grid[0])
 
@@ -89,16 +94,15 @@ class _Selection:
         grid, at = self.cfg.alphas, self._seed(seed)
         key = ("alpha", arm.name, beta, at)
         if len(grid) > 1 and key not in self.done:
-            ckpt = ensure_checkpoint(self.cfg, arm.train, beta, at, self.store, arm.weighting)
-            scores = {a: self._valid(ckpt, arm.decoding, a, at) for a in grid}
+            scores = {a: self._valid((arm.train, beta, arm.weighting), arm.decoding, a, at) for a in grid}
             self.done[key] = max(grid, key=lambda a: scores[a])
         return self.done.get(key, grid[0])
 
-    def _valid(self, ckpt: Path, decoding: str, alpha: float, seed: int) -> float:
+    def _valid(self, training: tuple, decoding: str, alpha: float, seed: int) -> float:
         if self.cfg.base.train_on_valid:
             raise ValueError("with --train-on-valid the valid split trains the model: it cannot select "
                              "beta/alpha; pass single values")
-        return _eval(self.cfg, ckpt, decoding, alpha, "valid", seed, self.store,
+        return _eval(self.cfg, training, decoding, alpha, "valid", seed, self.store,
                      self.cfg.select_users)[self.cfg.select_metric]
 
 
@@ -121,8 +125,8 @@ def run_experiment(cfg: ExperimentConfig, store) -> list[dict]:
                 continue
             beta = select.beta(arm, seed)
             alpha = select.alpha(arm, beta, seed)
-            ckpt = ensure_checkpoint(cfg, arm.train, beta, seed, store, arm.weighting)
-            m = _eval(cfg, ckpt, arm.decoding, alpha or 0.0, cfg.split, seed, store, cfg.max_users)
+            m = _eval(cfg, (arm.train, beta, arm.weighting), arm.decoding, alpha or 0.0, cfg.split, seed,
+                      store, cfg.max_users)
             results.append({"arm": arm.name, "seed": seed, "beta": beta, "alpha": alpha, **m})
     return results
 
@@ -135,10 +139,17 @@ def _sequential(cfg: ExperimentConfig, model: str, seed: int, store) -> dict:
     return finished_baseline(sc, store) or train_baseline(sc, store)
 
 
-def _eval(cfg: ExperimentConfig, ckpt: Path, decoding: str, alpha: float, split: str, seed: int,
-          store, max_users: int | None) -> dict:
+def _eval(cfg: ExperimentConfig, training: tuple[str, float | None, str], decoding: str, alpha: float,
+          split: str, seed: int, store, max_users: int | None) -> dict:
+    """Metrics of the checkpoint `training` = (method, beta, weighting) trains with `seed`,
+    decoded as asked: a stored evaluation when one matches, else train if needed and evaluate."""
+    method, beta, weighting = training
     dc = DecodeConfig(method=decoding, alpha=alpha, num_beams=cfg.num_beams, batch_size=cfg.batch_size,
                       beam_stop=cfg.beam_stop)
+    tc = _train_config(cfg, method, beta, seed, weighting)
+    if (done := stored_eval(store, tc, dc, split, max_users)) is not None:
+        return done
+    ckpt = ensure_checkpoint(cfg, method, beta, seed, store, weighting)
     if (done := finished_eval(store, ckpt, dc, split, seed, max_users)) is not None:
         return done
     return evaluate(ckpt, cfg.base.data, EvalConfig(split=split, max_users=max_users, decode=dc),
@@ -166,12 +177,33 @@ def finished_eval(store, ckpt: Path, dc: DecodeConfig, split: str, seed: int,
     if store is None:
         return None
     written = datetime.fromtimestamp((Path(ckpt) / META).stat().st_mtime, timezone.utc)
-    alpha = dc.alpha if dc.spec.uses_alpha else None
     for r in reversed(store.runs(kind="eval", decoding=dc.method, split=split, seed=seed, status="complete")):
-        c = r["config"]
-        same = (r["alpha"] == alpha and Path(r["checkpoint"] or "").resolve() == Path(ckpt).resolve()
-                and c.get("max_users") == max_users and c.get("num_beams") == dc.num_beams
-                and c.get("beam_stop", "fast") == dc.beam_stop and c.get("eval_version", 1) == EVAL_VERSION)
+        same = (Path(r["checkpoint"] or "").resolve() == Path(ckpt).resolve() and _same_decoding(r, dc, max_users))
         if same and datetime.fromisoformat(r["started_at"]) >= written.replace(microsecond=0):
+            return r["metrics"]
+    return None
+
+
+def _same_decoding(r: dict, dc: DecodeConfig, max_users: int | None) -> bool:
+    c = r["config"]
+    return (r["alpha"] == (dc.alpha if dc.spec.uses_alpha else None) and c.get("max_users") == max_users
+            and c.get("num_beams") == dc.num_beams and c.get("beam_stop", "fast") == dc.beam_stop
+            and c.get("eval_version", 1) == EVAL_VERSION)
+
+
+def stored_eval(store, tc: TrainConfig, dc: DecodeConfig, split: str, max_users: int | None) -> dict | None:
+    """Metrics of a complete evaluation, with the same decoding, split and users, of a
+    checkpoint trained with `tc`'s settings on the same data: found by what trained it (the
+    evaluation's record, or its training run in this store), so a committed store resumes on
+    a machine that no longer has the checkpoints."""
+    if store is None:
+        return None
+    fingerprint = load_dataset(tc.data).fingerprint
+    wanted = config_dict(tc)
+    trained = {r["id"]: r["config"] for r in store.runs(kind="train", status="complete")}
+    for r in reversed(store.runs(kind="eval", decoding=dc.method, split=split, seed=tc.seed, status="complete")):
+        how = r["config"].get("train_config") or trained.get(r["parent_run"])
+        if (how and r["dataset_fingerprint"] == fingerprint and _same_decoding(r, dc, max_users)
+                and same_training(how, wanted)):
             return r["metrics"]
     return None

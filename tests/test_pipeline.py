@@ -109,12 +109,38 @@ def test_experiment_shares_the_sft_checkpoint(workdir):
     assert main(args) == 0  # a second run reuses every checkpoint and every finished evaluation
     assert len(store.runs(kind="train")) == 4 and len(store.runs(kind="eval")) == 6
     assert len(store.runs(kind="baseline")) == 1  # most popular does not depend on the seed
-    ckpt = root / "ckpts" / "fruits" / "tiny" / "sft-seed0"
-    assert main(["train", "--data", str(data), "--out", str(ckpt), "--max-steps", "2", "--overwrite",
-                 "--db", "", *TINY]) == 0  # a retrained checkpoint at the same path: not reused
+    # A committed store resumes on a machine without the checkpoints: each evaluation is found
+    # by the training settings that made its checkpoint.
+    shutil.rmtree(root / "ckpts")
     assert main(args) == 0
-    evals = store.runs(kind="eval")
-    assert len(evals) == 8 and {(r["decoding"], r["seed"]) for r in evals[6:]} == {("bigrec", 0), ("d3", 0)}
+    assert len(store.runs(kind="train")) == 4 and len(store.runs(kind="eval")) == 6
+    # Other training settings make another checkpoint: trained and evaluated anew.
+    changed = [*args[:4], "d3", "--seeds", "0", *args[7:]]
+    changed[changed.index("--max-steps") + 1] = "5"
+    assert main(changed) == 0
+    trains, evals = store.runs(kind="train"), store.runs(kind="eval")
+    assert len(trains) == 5 and trains[-1]["config"]["max_steps"] == 5
+    assert len(evals) == 7 and evals[-1]["parent_run"] == trains[-1]["id"]
+    assert evals[-1]["config"]["train_config"]["max_steps"] == 5
+
+
+def test_an_evaluation_of_a_retrained_checkpoint_is_not_reused(workdir):
+    """Evaluations that do not record their training settings (stores written before they
+    did) are matched by checkpoint path, and only if made after the checkpoint was written."""
+    from igd.config import DecodeConfig
+    from igd.experiment import finished_eval
+
+    root, data = workdir
+    ckpt, store = root / "retrained", RunStore(str(root / "retrained.db"))
+    assert main(["train", "--data", str(data), "--out", str(ckpt), "--max-steps", "2", "--db", "", *TINY]) == 0
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--decoding", "d3",
+                 "--db", str(root / "retrained.db")]) == 0
+    dc = DecodeConfig(method="d3")
+    assert finished_eval(store, ckpt, dc, "test", 0, None) is not None
+    time.sleep(1.1)  # started_at has one-second resolution
+    assert main(["train", "--data", str(data), "--out", str(ckpt), "--max-steps", "2", "--overwrite",
+                 "--db", "", *TINY]) == 0
+    assert finished_eval(store, ckpt, dc, "test", 0, None) is None
 
 
 def test_beta_then_alpha_selection_on_valid(workdir):
