@@ -17,4 +17,6 @@ RUN pip install --no-cache-dir --extra-index-url ${TORCH_INDEX} torch==2.13.0 \
 COPY --chown=user . .
 RUN pip install --no-cache-dir --no-deps -e . && igd data movielens --out data/ml-100k
 EXPOSE 7860
-CMD ["igd", "app", "--address", "0.0.0.0", "--port", "7860"]
+# --hosted: visitors choose among the configured data, checkpoints and run store (no typed server
+# paths), messages name no server path, a bug shows no traceback (app/hosting.py).
+CMD ["igd", "app", "--hosted", "--address", "0.0.0.0", "--port", "7860"]
