@@ -12,8 +12,13 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `ui`, whatever the working directory
 
+from hosting import hosted  # noqa: E402
 from ui import sidebar_paths  # noqa: E402
 
+if hosted():
+    # A bug then shows Streamlit's generic message: a traceback names server paths and code.
+    # "none", not False: in this Streamlit False means "stacktrace" (the traceback is shown).
+    st.set_option("client.showErrorDetails", "none")
 st.set_page_config(page_title="igd: information-gain token decisiveness", layout="wide")
 # The pages live in views/, not pages/: a pages/ folder beside the entry script switches on
 # Streamlit's automatic multipage mode, which serves a deep link (/runs) without this script.

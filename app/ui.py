@@ -1,26 +1,41 @@
 """What every page shares: the sidebar's paths, cached loaders, and errors shown as messages.
 
 Only layout and caching live here; everything computed comes from `igd` (igd.compare, igd.store,
-igd.stats). Loaders are `st.cache_resource` keyed by path strings, so a model and its trie are
-built once per process whatever the page.
+igd.stats). Loaders are `st.cache_resource` keyed by path strings and bounded (`max_entries`): a
+model and its trie are built once per process whatever the page, and no visitor can fill the
+memory with models. Bad input is a short `st.error` naming the input and the fix; user-given
+text reaches Markdown only through `said` / `markdown_literal`; in hosted mode (hosting.py) the
+sidebar offers the operator's entries only and messages never name a server path.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 
+from hosting import MAX_DEPTH, MAX_DIRS, META, Entry, entries, hosted, public, walk_checkpoints
 from igd.compare import Loaded, load
-from igd.data import DataError, Dataset, load_dataset
+from igd.data import Dataset, load_dataset
 from igd.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
-META = "igd_checkpoint.json"
+LOG = logging.getLogger("igd.app")
 DATA_FIX = "build it with `igd data movielens --out data/ml-100k`, or type another dataset directory"
+# key: (environment variable, local text-input label, hosted select-box label, `igd app` option)
+FIELDS = {"data": ("IGD_DATA", "Dataset directory (D3 layout)", "Dataset", "--data"),
+          "models": ("IGD_MODELS", "Checkpoints (a folder searched for `igd train` outputs)",
+                     "Checkpoint folder", "--models"),
+          "runs": ("IGD_RUNS_DB", "Run store (SQLite)", "Run store", "--runs")}
+MAX_PATH = 4096  # PATH_MAX: a longer path field is no path
+MAX_WHY = 300  # characters of an exception's text quoted in a local message
+MAX_PASTE_CHARS, MAX_PASTE_LINES = 100_000, 1000  # pasted history: far above the 10 items used
+ECHO = 80  # characters of an unknown pasted title repeated in the "not in the catalogue" note
 
 
 def _default(env: str, relative: str) -> str:
@@ -32,8 +47,34 @@ def _default(env: str, relative: str) -> str:
 
 def markdown_literal(text: str) -> str:
     """`text` shown as typed where Streamlit renders Markdown (st.table cells, captions, messages):
-    every ASCII punctuation mark backslash-escaped (GFM), so "M*A*S*H (1970)" is not emphasis."""
+    every ASCII punctuation mark backslash-escaped (GFM), so "M*A*S*H (1970)" is not emphasis,
+    a backtick opens no code span and `:red[...]` or `$x$` are no Streamlit directives."""
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+
+
+def said(text: str, limit: int = 120) -> str:
+    """User-given text (a path, a title, a prefix) quoted inside a message: cut to `limit`
+    characters, so a pasted megabyte is not repeated back, and escaped (markdown_literal)."""
+    text = str(text)
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(text):,} characters)"
+    return '"' + markdown_literal(text) + '"'
+
+
+def fail(message: str) -> NoReturn:
+    st.error(message)
+    st.stop()
+
+
+def _raw_defaults() -> dict[str, str]:
+    runs_db = (_default("IGD_RUNS_DB", "runs.db") if Path("runs.db").exists() or os.environ.get("IGD_RUNS_DB")
+               else str(REPO / "models" / "runs.db"))
+    return {"data": _default("IGD_DATA", "data/ml-100k"), "models": _default("IGD_MODELS", "models"), "runs": runs_db}
+
+
+def configured(key: str) -> list[Entry]:
+    """The operator's entries for a sidebar field: hosted mode's only choices."""
+    return entries(_raw_defaults()[key])
 
 
 def sidebar_paths() -> None:
@@ -41,78 +82,154 @@ def sidebar_paths() -> None:
     on every run, whatever the page, so the values survive page switches."""
     # The values live under a plain key: Streamlit drops a widget's own state when a run does
     # not draw it (page switches), and the widget then starts again from `value`.
-    saved = st.session_state.setdefault("igd_paths", _default_paths())
     with st.sidebar:
+        if hosted():  # select boxes of configured names: no visitor types a server path
+            st.markdown("**Data and models**")
+            saved = st.session_state.setdefault("igd_hosted", {})
+            for key, (_, _, label, _) in FIELDS.items():
+                names = [e.label for e in configured(key)]
+                index = names.index(saved[key]) if saved.get(key) in names else 0
+                saved[key] = st.selectbox(label, names, index=index, key=f"hosted_{key}")
+            return
         st.markdown("**Paths**")
-        for key, label in (("data", "Dataset directory (D3 layout)"),
-                           ("models", "Checkpoints (a folder searched for `igd train` outputs)"),
-                           ("runs", "Run store (SQLite)")):
-            saved[key] = st.text_input(label, value=saved[key], key=f"path_{key}").strip()
+        saved = st.session_state.setdefault("igd_paths", _local_defaults())
+        for key, (_, label, _, _) in FIELDS.items():
+            saved[key] = st.text_input(label, value=saved[key], key=f"path_{key}", max_chars=MAX_PATH).strip()
 
 
-def _default_paths() -> dict[str, str]:
-    return {"data": _default("IGD_DATA", "data/ml-100k"), "models": _default("IGD_MODELS", "models"),
-            "runs": _default("IGD_RUNS_DB", "runs.db") if Path("runs.db").exists() or os.environ.get(
-                "IGD_RUNS_DB") else str(REPO / "models" / "runs.db")}
+def _local_defaults() -> dict[str, str]:
+    return {key: value.split(os.pathsep)[0] for key, value in _raw_defaults().items()}
 
 
 def current_paths() -> dict[str, str]:
-    """The sidebar's values; the defaults when a page script runs without the entry script
-    having drawn the sidebar in this session (a page run on its own)."""
-    return dict(st.session_state.setdefault("igd_paths", _default_paths()))
+    """The sidebar's values (absolute paths of configured entries when hosted; "" when none is
+    configured); the defaults when a page script runs without the entry script having drawn the
+    sidebar in this session (a page run on its own)."""
+    if not hosted():
+        return dict(st.session_state.setdefault("igd_paths", _local_defaults()))
+    saved = st.session_state.get("igd_hosted", {})
+    paths = {}
+    for key in FIELDS:
+        choices = configured(key)
+        pick = next((e for e in choices if e.label == saved.get(key)), choices[0] if choices else None)
+        paths[key] = pick.path if pick else ""
+    return paths
 
 
-@st.cache_resource(show_spinner="Loading the dataset…")
+def name_of(path: str) -> str:
+    """How messages name a sidebar path: as typed locally; hosted, by its configured name."""
+    if not hosted():
+        return path
+    return next((e.label for key in FIELDS for e in configured(key) if e.path == path), Path(path).name)
+
+
+def _empty(key: str) -> str:
+    env, label, hosted_label, option = FIELDS[key]
+    if hosted():
+        return f"No {hosted_label.lower()} is configured on this server: its operator sets one with `igd app {option}`."
+    return f"The sidebar's {label.split(' (')[0].lower()} field is empty: type a path there (or set ${env})."
+
+
+def _cannot(head: str, err: BaseException, fix: str) -> str:
+    """`head`, why, and the fix. Hosted, the why goes to the server log only: an exception's text
+    names server paths and may quote file contents."""
+    if hosted():
+        LOG.warning("%s", head, exc_info=err)
+        return f"{head} on this server (the details are in its log): {fix}."
+    text = str(err) or type(err).__name__
+    why = markdown_literal(text[:MAX_WHY] + ("…" if len(text) > MAX_WHY else ""))
+    return f"{head}: {why}" + ("" if "Fix:" in text else f" Fix: {fix}.")
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
 def _dataset(path: str) -> Dataset:
     return load_dataset(path)
 
 
 def dataset_or_stop(path: str) -> Dataset:
     """The dataset, or a message in the page (never a traceback) and the page stops."""
-    if not path or not Path(path).is_dir():
-        st.error(f"Dataset directory `{path or '(empty)'}` does not exist: {DATA_FIX}.")
-        st.stop()
+    where, p = said(name_of(path)), Path(path)
+    if not path:
+        fail(_empty("data"))
+    if not hosted() and p.is_file():
+        fail(f"Dataset directory {where} is a file, not a folder: type the folder that holds its "
+             "info.txt and train.csv.")
+    if not hosted() and not p.is_dir():
+        fail(f"Dataset directory {where} does not exist: {DATA_FIX}.")
     try:
-        return _dataset(str(Path(path).resolve()))
-    except (DataError, ValueError, OSError) as err:
-        st.error(f"Cannot load the dataset `{path}`: {err}")
-        st.stop()
+        return _dataset(str(p.resolve()))
+    # Any reader failure (csv, json, a decode error) is this input's problem, said in the page;
+    # st.stop() / reruns are BaseException and pass.
+    except Exception as err:  # noqa: BLE001
+        fail(_cannot(f"Cannot load the dataset {where}", err,
+                     "choose another dataset in the sidebar" if hosted() else
+                     "type a folder in the D3 layout (info.txt, train/valid/test.csv)"))
 
 
-@st.cache_resource(show_spinner="Loading the checkpoint and building its IG trie…")
+@st.cache_resource(show_spinner="Loading the checkpoint and building its IG trie…", max_entries=6)
 def _loaded(checkpoint: str, data: str) -> Loaded:
     return load(checkpoint, _dataset(data))
 
 
-def loaded_or_stop(checkpoint: str, data: str) -> Loaded:
+def loaded_or_stop(pick: dict, data: str) -> Loaded:
+    """The checkpoint `pick` (from `checkpoints_or_stop`) on the dataset, or a message."""
     try:
-        return _loaded(str(Path(checkpoint).resolve()), str(Path(data).resolve()))
-    except (DataError, ValueError, OSError, KeyError) as err:
-        st.error(f"Cannot use checkpoint `{checkpoint}` with dataset `{data}`: {err}")
-        st.stop()
+        return _loaded(pick["path"], str(Path(data).resolve()))
+    # Loading runs json, tokenizers, safetensors and transformers on files the user chose: any
+    # of their errors means this checkpoint cannot be used here.
+    except Exception as err:  # noqa: BLE001
+        fail(_cannot(f"Cannot use checkpoint {said(pick['label'])} with dataset {said(name_of(data))}", err,
+                     "pick another checkpoint or dataset in the sidebar, or retrain it with `igd train`"))
 
 
-def find_checkpoints(folder: str) -> list[dict]:
-    """Every `igd train` output under `folder` (or `folder` itself): path, method, beta, label."""
-    root = Path(folder)
-    if not root.is_dir():
-        return []
-    found = []
-    for meta_file in sorted([root / META] if (root / META).exists() else root.rglob(META)):
-        try:
-            meta = json.loads(meta_file.read_text())
-        except (OSError, ValueError):
-            continue  # not readable: not offered
-        config = meta.get("config", {})
-        method, beta = config.get("method", "?"), config.get("beta")
-        label = f"{meta_file.parent.name}  ({meta.get('model', '?')}, {method}"
-        label += f", β={beta:g})" if method in ("igd", "pos", "cft") and beta is not None else ")"
-        found.append({"path": str(meta_file.parent), "method": method, "beta": beta,
-                      "dataset": meta.get("dataset"), "label": label})
-    return found
+def _checkpoint_info(folder: Path) -> dict | None:
+    """path, method, beta, dataset and label from igd_checkpoint.json; None unless it is the
+    JSON object `igd train` writes (such a checkpoint is not offered, and counted)."""
+    try:
+        meta = json.loads((folder / META).read_text())
+    except (OSError, ValueError):
+        return None
+    config = meta.get("config") if isinstance(meta, dict) else None
+    if not isinstance(config, dict):
+        return None
+    method, beta = config.get("method"), config.get("beta")
+    if not isinstance(method, str) or not (beta is None or isinstance(beta, (int, float))):
+        return None
+    label = f"{folder.name}  ({public(str(meta.get('model', '?')))}, {method}"
+    label += f", β={beta:g})" if method in ("igd", "pos", "cft") and beta is not None else ")"
+    return {"path": str(folder), "method": method, "beta": beta, "dataset": meta.get("dataset"), "label": label}
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(ttl=30, max_entries=16, show_spinner="Searching for checkpoints…")
+def _search(folder: str, hosted_mode: bool) -> tuple[list[dict], int, bool]:
+    """(checkpoints, unreadable metadata files, search cut short); hosted_mode in the key: labels
+    differ. Cached for 30 s: reruns do not walk the folder again, a new checkpoint still shows."""
+    search = walk_checkpoints(Path(folder))
+    infos = [_checkpoint_info(f) for f in search.folders]
+    return [i for i in infos if i], sum(i is None for i in infos), search.truncated
+
+
+def checkpoints_or_stop(folder: str) -> tuple[list[dict], str]:
+    """Every `igd train` output under the sidebar's checkpoint folder, and a sentence on those
+    not offered ("" if none); a missing or wrong folder is a message and the page stops."""
+    where = said(name_of(folder))
+    if not folder:
+        fail(_empty("models"))
+    if not Path(folder).is_dir():
+        if hosted():
+            fail(f"The checkpoint folder {where} is not on this server: choose another in the sidebar.")
+        fail(f"Checkpoint folder {where} " + ("is a file, not a folder" if Path(folder).is_file() else "does not exist")
+             + ": type the folder that holds your `igd train` outputs, or run `igd demo-models`.")
+    found, unreadable, truncated = _search(str(Path(folder).resolve()), hosted())
+    if truncated:
+        st.warning(f"Searched only the first {MAX_DIRS:,} folders under {where} (at most {MAX_DEPTH} deep): "
+                   "point the sidebar at the folder that holds your checkpoints.")
+    note = (f" {unreadable} {META} file(s) under it could not be read and are not offered: retrain those "
+            "with `igd train`." if unreadable else "")
+    return found, note
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def _runs(path: str, mtime: float) -> list[dict]:  # mtime in the key: a changed file is re-read
     store = RunStore(path, readonly=True)  # one short-lived connection: sqlite is per thread
     try:
@@ -121,7 +238,7 @@ def _runs(path: str, mtime: float) -> list[dict]:  # mtime in the key: a changed
         store.close()
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=64)
 def train_log(path: str, mtime: float, run_id: int) -> list[dict]:
     store = RunStore(path, readonly=True)
     try:
@@ -133,15 +250,30 @@ def train_log(path: str, mtime: float, run_id: int) -> list[dict]:
 def runs_or_none(path: str) -> tuple[list[dict], tuple[str, float]] | None:
     """All runs (with metrics) read-only, and the (path, mtime) key for `train_log`; or None
     after a message in the page."""
-    p = Path(path)
+    p, where = Path(path), said(name_of(path))
+    if not path:
+        st.error(_empty("runs"))
+        return None
+    if p.is_dir() and not hosted():
+        st.error(f"Run store {where} is a folder: type the SQLite file in it (e.g. its runs.db).")
+        return None
     if not p.is_file():
-        st.warning(f"No run store at `{path}`. Runs appear here after `igd experiment --db {path}` "
-                   "(or `igd demo-models`).")
+        st.warning(f"The run store {where} has no runs on this server yet: choose another in the sidebar." if hosted()
+                   else f"No run store at {where}: runs appear here after `igd experiment --db` (or "
+                   "`igd demo-models`) writes one there; or type another path.")
         return None
-    wal = p.with_name(p.name + "-wal")  # a WAL store being written changes its -wal file first
-    key = (str(p.resolve()), max(p.stat().st_mtime, wal.stat().st_mtime if wal.exists() else 0.0))
     try:
+        wal = p.with_name(p.name + "-wal")  # a WAL store being written changes its -wal file first
+        key = (str(p.resolve()), max(p.stat().st_mtime, wal.stat().st_mtime if wal.exists() else 0.0))
         return _runs(*key), key
-    except (DataError, OSError) as err:
-        st.error(f"Cannot read the run store `{path}`: {err}")
+    # A file that is not a run store fails in sqlite, or in reading rows of an unexpected shape.
+    except Exception as err:  # noqa: BLE001
+        st.error(_cannot(f"Cannot read the run store {where}", err,
+                         "choose another run store in the sidebar" if hosted() else "type another store path"))
         return None
+
+
+def bounded_entries(lines: list[str], known: dict) -> list[str]:
+    """History entries as `check_history` should see them: an unknown one longer than ECHO
+    characters cut, since its note repeats it (a 30 MB paste came back as a 30 MB message)."""
+    return [e if len(e.strip()) <= ECHO or e.strip() in known else e.strip()[:ECHO] + "…" for e in lines]

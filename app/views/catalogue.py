@@ -7,18 +7,20 @@ import streamlit as st
 
 from igd.compare import explore
 from igd.stats import StatsConfig, dataset_stats
-from ui import dataset_or_stop, find_checkpoints, loaded_or_stop, current_paths
+from hosting import public
+from ui import checkpoints_or_stop, current_paths, dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of, said
+
+MAX_PREFIX = 200  # characters: longer than any title
 
 paths = current_paths()
 st.title("Catalogue and token trie")
 dataset = dataset_or_stop(paths["data"])
-found = find_checkpoints(paths["models"])
+found, not_offered = checkpoints_or_stop(paths["models"])
 if not found:
-    st.error(f"No checkpoint under `{paths['models']}`: the trie is built with a checkpoint's tokenizer "
-             "and template. Run `igd demo-models` or `igd train`, or point the sidebar at a checkpoint folder.")
-    st.stop()
+    fail(f"No checkpoint under {said(name_of(paths['models']))}: the trie is built with a checkpoint's tokenizer "
+         f"and template.{not_offered} Run `igd demo-models` or `igd train`, or point the sidebar at a checkpoint folder.")
 pick = st.selectbox("Tokenizer and template of checkpoint", found, format_func=lambda c: c["label"], key="cat_ckpt")
-loaded = loaded_or_stop(pick["path"], paths["data"])
+loaded = loaded_or_stop(pick, paths["data"])
 
 
 @st.cache_data(show_spinner="Counting tokens…")
@@ -30,7 +32,7 @@ meta = loaded.ck.meta
 s = stats(paths["data"], pick["path"], bool(meta.get("train_on_valid")), meta.get("unseen", "generable"))
 users = len({x.user_id for rows in dataset.splits.values() for x in rows})
 interactions = sum(len(x.history) + 1 for x in dataset.split(s["training_split"]))
-st.subheader(f"{s['dataset']} ({s['layout']} layout)")
+st.subheader(f"{markdown_literal(s['dataset'])} ({s['layout']} layout)")
 c = st.columns(6)
 c[0].metric("Users", f"{users:,}")
 c[1].metric("Items", f"{s['items']:,}")
@@ -44,7 +46,7 @@ st.dataframe(pd.DataFrame([
     {"statistic": "items never a training target", "value": f"{s['items_never_trained']:,}"},
     {"statistic": "trie nodes", "value": f"{s['trie_nodes']:,}"},
     {"statistic": "mean target tokens per training row", "value": f"{s['mean_target_tokens']:.2f}"},
-    {"statistic": "tokenizer / target style", "value": f"{s['tokenizer']} / {s['template']}"},
+    {"statistic": "tokenizer / target style", "value": public(f"{s['tokenizer']} / {s['template']}")},
     {"statistic": "history items in the training split (incl. targets)", "value": f"{interactions:,}"},
     {"statistic": "dataset fingerprint", "value": s["fingerprint"][:16]},
 ]), hide_index=True, width="stretch")
@@ -57,13 +59,14 @@ if not per_pos.empty:
         width="stretch")
 
 st.header("Trie explorer")
-prefix = st.text_input("Title prefix (case-insensitive)", "Star", key="prefix")
+prefix = st.text_input("Title prefix (case-insensitive)", "Star", key="prefix", max_chars=MAX_PREFIX)
 e = explore(loaded, prefix)
 if prefix.strip() and e["n_matches"] == 0:
-    st.warning(f"No title starts with {prefix!r}.")
+    st.warning(f"No title starts with {said(prefix.strip())}: type the first letters of a catalogue title.")
     st.stop()
-st.markdown(f"**{e['n_matches']:,}** titles start with {prefix.strip()!r}; their shared token prefix is "
-            + (" ".join(f"`{t}`" for t in e["path"]) if e["path"] else "empty (they split at the first token)")
+# tokens escaped, not in code spans: a token may hold a backtick
+st.markdown(f"**{e['n_matches']:,}** titles start with {said(prefix.strip())}; their shared token prefix is "
+            + (" · ".join(said(t) for t in e["path"]) if e["path"] else "empty (they split at the first token)")
             + f" — H = {e['entropy']:.3f} nats over {e['train_targets']:,} training targets.")
 left, right = st.columns(2)
 children = pd.DataFrame(e["children"])

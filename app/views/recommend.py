@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from igd.compare import LABELS, check_history, compare, path_rows
-from ui import current_paths, dataset_or_stop, find_checkpoints, loaded_or_stop, markdown_literal
+from ui import (MAX_PASTE_CHARS, MAX_PASTE_LINES, bounded_entries, checkpoints_or_stop, current_paths,
+                dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of, said)
 
 DIFFERS, TRUTH = "background-color: #fff3bf", "background-color: #c3fae8; font-weight: bold"
 DIFFERS_MARK, TRUTH_MARK = "≠", "✓"  # the highlight said in text, not only in colour
@@ -15,14 +16,13 @@ DIFFERS_MARK, TRUTH_MARK = "≠", "✓"  # the highlight said in text, not only 
 paths = current_paths()
 st.title("Recommend: BIGRec, D3 and IGD side by side")
 dataset = dataset_or_stop(paths["data"])
-found = find_checkpoints(paths["models"])
+found, not_offered = checkpoints_or_stop(paths["models"])
 sft_choices = [c for c in found if c["method"] == "sft"]
 igd_choices = [c for c in found if c["method"] == "igd"] or [c for c in found if c["method"] != "sft"]
 if not sft_choices or not igd_choices:
-    st.error(f"`{paths['models']}` needs an SFT checkpoint (BIGRec and D3 decode it) and an IGD-tuned "
-             f"one (found {len(found)} checkpoint(s)). Run `igd demo-models`, or `igd train --method sft` "
-             "and `igd train --method igd`, or point the sidebar at a folder that has them.")
-    st.stop()
+    fail(f"Checkpoint folder {said(name_of(paths['models']))} needs an SFT checkpoint (BIGRec and D3 decode "
+         f"it) and an IGD-tuned one (found {len(found)} checkpoint(s)).{not_offered} Run `igd demo-models`, or "
+         "`igd train --method sft` and `igd train --method igd`, or point the sidebar at a folder that has them.")
 
 left, right = st.columns([3, 2])
 with right:
@@ -35,8 +35,8 @@ with right:
     hide = st.checkbox("Leave history items out of the lists", key="hide_history",
                        help="The paper's evaluation keeps them (beam search may regenerate a history item).")
 
-sft = loaded_or_stop(sft_pick["path"], paths["data"])
-igd = loaded_or_stop(igd_pick["path"], paths["data"])
+sft = loaded_or_stop(sft_pick, paths["data"])
+igd = loaded_or_stop(igd_pick, paths["data"])
 max_history = sft.ck.template.max_history
 
 with left:
@@ -46,28 +46,36 @@ with left:
         picked = st.multiselect("Search the catalogue and add items (oldest first)",
                                 dataset.catalogue.distinct_titles, key="history_pick")
         pasted = st.text_area("…or paste titles, one per line (exact catalogue titles)", key="history_paste",
-                              height=90)
-        entries = list(picked) + pasted.splitlines()
+                              height=90, max_chars=MAX_PASTE_CHARS)
+        lines = pasted.splitlines()
+        if (n_lines := sum(bool(line.strip()) for line in lines)) > MAX_PASTE_LINES:
+            fail(f"The pasted history has {n_lines:,} lines: paste at most {MAX_PASTE_LINES:,} titles, one per "
+                 f"line (the model reads the last {max_history}).")
+        entries = list(picked) + bounded_entries(lines, dataset.catalogue.title_to_ids)
     else:
-        rows = dataset.split("test")
+        rows = dataset.splits.get("test") or ()
+        if not rows:
+            fail(f"Dataset {said(name_of(paths['data']))} has no test users (its test.csv is missing or empty): "
+                 "choose “Build a history”, or add a test.csv in the D3 layout.")
         index = st.number_input(f"Test user (row 0–{len(rows) - 1} of test.csv)", 0, len(rows) - 1, 0,
                                 key="user_index")
         sample = rows[int(index)]
         entries = [dataset.catalogue.titles[i] for i in sample.history]
         truth = dataset.catalogue.titles[sample.target]
-        st.markdown(f"**User `{sample.user_id}`**, history (oldest first): " +
+        st.markdown(f"**User {said(sample.user_id)}**, history (oldest first): " +
                     "; ".join(f"*{markdown_literal(t)}*" for t in entries))
         st.markdown(f"Ground-truth next item: **{markdown_literal(truth)}**")
 
 history = check_history(entries, dataset.catalogue, max_history)
-for note in history.notes:
-    st.info(note)
+for note in history.notes:  # they quote what was typed
+    st.info(markdown_literal(note))
 
 if st.button("Recommend", type="primary", key="recommend"):
     if not history.titles:
-        st.warning("The history is empty: add at least one catalogue item.")
+        st.error("The history is empty: add at least one catalogue item (search the catalogue, or paste "
+                 "exact titles, one per line).")
     elif k > beams:
-        st.warning(f"K={k} is more than the {beams} beams: raise the beams or lower K.")
+        st.error(f"K={k} is more than the {beams} beams: raise Beams to at least {k}, or lower K.")
     else:
         with st.spinner("Decoding with BIGRec, D3 and IGD…"):
             result = compare(sft, igd, history.titles, k=k, beams=int(beams), alpha=alpha, hide_history=hide)
@@ -80,11 +88,11 @@ if shown is None:
 
 result, truth = shown["result"], shown["truth"]
 for note in result.notes:
-    st.info(note)
+    st.info(markdown_literal(note))
 differ = result.differing()
-said = ", ".join(shown["history"])  # long Amazon histories: the list is on the left already
-said = markdown_literal(said) if len(said) <= 300 else f"of {len(shown['history'])} items above"
-st.caption(f"For the history {said}. Highlighted ({DIFFERS_MARK}): items not in all three lists"
+listed = ", ".join(shown["history"])  # long Amazon histories: the list is on the left already
+listed = markdown_literal(listed) if len(listed) <= 300 else f"of {len(shown['history'])} items above"
+st.caption(f"For the history {listed}. Highlighted ({DIFFERS_MARK}): items not in all three lists"
            + (f"; ground truth ({TRUTH_MARK}) in green." if truth else "."))
 cols = st.columns(3)
 for col, method in zip(cols, result.sides):

@@ -7,7 +7,8 @@ import streamlit as st
 
 from igd.config import ARMS, DECODINGS
 from igd.store import summarize
-from ui import current_paths, runs_or_none, train_log
+from hosting import public
+from ui import current_paths, markdown_literal, name_of, runs_or_none, said, train_log
 
 KS = (1, 3, 5, 10, 20)
 FILTERS = {"dataset": "Dataset", "model": "Model", "method": "Arm (method)", "beta": "β", "alpha": "α",
@@ -19,8 +20,10 @@ loaded = runs_or_none(paths["runs"])
 if loaded is None:
     st.stop()
 runs, key = loaded
+# A model given as a local directory is a server path: hosted, its last part names it everywhere below.
+runs = [{**r, "model": public(r["model"]) if r["model"] else r["model"]} for r in runs]
 if not runs:
-    st.info(f"`{paths['runs']}` has no runs yet.")
+    st.info(f"The run store {said(name_of(paths['runs']))} has no runs yet.")
     st.stop()
 
 
@@ -54,7 +57,7 @@ for col, (name, label) in zip(cols, FILTERS.items()):
     if chosen:
         view = view[view[name].isin(chosen)]
 evals = view[(view["kind"] != "train") & (view["status"] == "complete")]
-st.caption(f"{len(view)} of {len(table)} runs; {len(evals)} complete evaluations. Store: `{paths['runs']}`.")
+st.caption(f"{len(view)} of {len(table)} runs; {len(evals)} complete evaluations. Store: {said(name_of(paths['runs']))}.")
 metric_cols = [c for c in ("hr@10", "ndcg@10", "fwr", "ise", "invalid", "users") if c in view.columns]
 # Fixed decimals: long floats would otherwise be cut from the left in narrow columns.
 number = {c: st.column_config.NumberColumn(format="%.4f") for c in ("hr@10", "ndcg@10", "fwr", "ise")}
@@ -70,7 +73,7 @@ metric = f"{fam.lower()}@{k}" if fam in ("HR", "NDCG") else fam.lower()
 picked = [r for r in runs if r["id"] in set(evals["id"]) and r["split"] == split]
 summary = pd.DataFrame(summarize(picked, metric))
 if summary.empty:
-    st.info(f"No complete {split} evaluation with {metric} in this selection.")
+    st.info(f"No complete {markdown_literal(str(split))} evaluation with {metric} in this selection.")
 else:
     summary["setting"] = [setting_of(row) for row in summary.to_dict("records")]
     summary["std"] = summary["std"].fillna(0.0)
