@@ -214,7 +214,9 @@ def cmd_app(args: argparse.Namespace) -> int:
            "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     if args.hosted:  # a public deployment (the Space's CMD): app/hosting.py says what changes
         env["IGD_HOSTED"] = "1"
-        cmd += ["--client.showErrorDetails", "none"]  # "none": in Streamlit "false" still shows tracebacks
+        # "none": in Streamlit "false" still shows tracebacks. 2 MB of widget state per rerun:
+        # the pasted history's 100,000 characters (max_chars) fit; a bigger crafted message is refused.
+        cmd += ["--client.showErrorDetails", "none", "--server.maxWidgetStateSize", "2"]
     return _serve(cmd, env)
 
 
