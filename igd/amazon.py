@@ -11,7 +11,10 @@ so its windows depended on where it ran); the end month is included (D3 stopped 
 second of the end month); titles get full `html.unescape` (D3 replaced only &amp; and &quot;);
 any HTML markup in a title drops the item (D3 only caught `<span id`, which let 1% of
 `<span class=...` fragments into cds-small); the step-back stops once the window covers the
-earliest review (D3 stopped at 1996).
+earliest review (D3 stopped at 1996); control characters, tabs and line breaks in a title
+become one space (igd.prepare.clean_text), and an item whose title holds a tokenizer's
+special-token text (`<|endoftext|>`...) is dropped like one with HTML markup, so every title
+written passes the loader's check (igd.data.title_problem).
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from igd.data import DataError, file_sha256
-from igd.prepare import Interaction, chronological_split, k_core, sliding_windows, write_d3
+from igd.data import DataError, file_sha256, title_problem
+from igd.prepare import (Interaction, check_replaceable, chronological_split, clean_text, k_core,
+                         sliding_windows, write_d3)
 
 GZIP_MAGIC = b"\x1f\x8b"
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -38,7 +42,7 @@ _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _HTML_RE = re.compile(r"<\s*/?\s*(span|div|p|a|b|i|u|br|hr|img|font|strong|em|table|tr|td|"
                       r"ul|ol|li|h[1-6]|script|style|iframe|meta|link)\b", re.IGNORECASE)
 DROP_REASONS = ("items_no_title", "items_title_too_long", "items_title_html",
-                "meta_duplicate_asin", "reviews_item_without_valid_title",
+                "items_title_special_token", "meta_duplicate_asin", "reviews_item_without_valid_title",
                 "reviews_after_end", "reviews_before_start", "reviews_k_core")
 
 
@@ -81,8 +85,9 @@ def clean_title(raw: Any, max_words: int) -> tuple[str | None, str]:
     """(title, "") if the item is kept, else (None, drop reason)."""
     if not isinstance(raw, str):
         return None, "items_no_title"
-    # Line breaks would split an info.txt line; treat them as the spaces they stand for.
-    title = html.unescape(raw).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    # Line breaks, tabs and control characters would split or garble an info.txt line (or
+    # end a title early in the tokenizer): each run becomes the space it stands for.
+    title = clean_text(html.unescape(raw))
     # D3: strip spaces, then surrounding double quotes (the shared D3 catalogues have no title
     # starting or ending with '"'), then whitespace left inside the quotes.
     title = title.strip().strip('"').strip()
@@ -92,6 +97,8 @@ def clean_title(raw: Any, max_words: int) -> tuple[str | None, str]:
         return None, "items_no_title"
     if len(title.split(" ")) > max_words:  # D3 counts words with split(" ")
         return None, "items_title_too_long"
+    if title_problem(title):  # left after cleaning: special-token text, which no tokenizer reads as text
+        return None, "items_title_special_token"
     return title, ""
 
 
@@ -119,24 +126,40 @@ def read_records(path: Path) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a plain or gzipped JSON-lines file.
     Gzip is detected by its magic bytes, not the file name (downloads get renamed)."""
     if not path.is_file():
-        raise DataError(path, None, "file does not exist",
+        raise DataError(path, None, "is not a file" if path.exists() else "file does not exist",
                         "pass the path of an Amazon 2018 reviews or meta file (.json or .json.gz)")
-    with open(path, "rb") as f:
-        gz = f.read(2) == GZIP_MAGIC
+    try:
+        with open(path, "rb") as f:
+            gz = f.read(2) == GZIP_MAGIC
+    except PermissionError:
+        raise DataError(path, None, "cannot be read (permission denied)", "make it readable (chmod a+r)") from None
     lineno = 0
     try:
         # newline="\n": only \n ends a record (JSON escapes every other control character).
-        with (gzip.open(path, "rt", encoding="utf-8", newline="\n") if gz
-              else open(path, encoding="utf-8", newline="\n")) as f:
+        # utf-8-sig: a byte-order mark (files saved by Windows tools) is not part of line 1.
+        with (gzip.open(path, "rt", encoding="utf-8-sig", newline="\n") if gz
+              else open(path, encoding="utf-8-sig", newline="\n")) as f:
             for lineno, line in enumerate(f, start=1):
                 if line.strip():
                     yield lineno, _parse_line(line, path, lineno)
     except UnicodeDecodeError as e:
-        raise DataError(path, lineno + 1, f"not UTF-8 ({e.reason})",
-                        "use the unmodified file from the Amazon 2018 release") from None
+        # The text reader decodes ahead in chunks: find the line in a binary pass.
+        raise DataError(path, _first_bad_line(path, gz), f"not UTF-8 ({e.reason})",
+                        "use the unmodified file from the Amazon 2018 release, or save it as "
+                        "UTF-8") from None
     except (OSError, EOFError, zlib.error) as e:  # truncated or corrupt gzip
         raise DataError(path, lineno + 1, f"cannot read the file ({e})",
                         "re-download the file (it looks truncated or damaged)") from None
+
+
+def _first_bad_line(path: Path, gz: bool) -> int | None:
+    with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+        for lineno, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return lineno
+    return None
 
 
 def _field(rec: dict, name: str, path: Path, lineno: int) -> Any:
@@ -237,6 +260,7 @@ def build_amazon(reviews: Path, meta: Path, out: Path, config: AmazonConfig = Am
     """Build one Amazon 2018 category in the D3 layout into `out` and return a report: items,
     users, rows per split, the chosen window, the fingerprint and the drops by reason."""
     reviews, meta, out = Path(reviews), Path(meta), Path(out)
+    check_replaceable(out)  # refuse a foreign --out before reading gigabytes of reviews
     titles, dropped = read_titles(meta, config.max_title_words)
     end_year, end_month = parse_month(config.end, "end")
     end_before = month_start(end_year + end_month // 12, end_month % 12 + 1)  # next month

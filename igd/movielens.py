@@ -12,9 +12,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from igd.data import DataError, file_sha256
+from igd.data import DataError, file_sha256, title_problem
 from igd.wheels import RECBOLE, fetch_wheel, read_member
-from igd.prepare import Interaction, chronological_split, k_core, sliding_windows, write_d3
+from igd.prepare import (Interaction, check_replaceable, chronological_split, clean_text, k_core,
+                         sliding_windows, write_d3)
 
 WHEEL_NAME = RECBOLE.filename
 INTER_FILE = "recbole/dataset_example/ml-100k/ml-100k.inter"
@@ -78,7 +79,13 @@ def parse_items(lines: list[str], where: str) -> tuple[dict[str, str], list[dict
         if title.strip().lower() in PLACEHOLDER_TITLES:
             dropped.append({"item": item, "title": f"{title} ({year})", "reason": DROP_REASON})
             continue
-        titles[item] = f"{title} ({year})"
+        # Same rule as igd data amazon: control characters become spaces (none in the pinned
+        # wheel), and a title the loader would reject (special-token text) drops the item.
+        full = clean_text(f"{title} ({year})").strip()
+        if problem := title_problem(full):
+            dropped.append({"item": item, "title": full, "reason": f"{problem}: dropped with its interactions"})
+            continue
+        titles[item] = full
     return titles, dropped
 
 
@@ -106,9 +113,10 @@ def build_movielens(out: Path, wheel: Path | None = None, cache_dir: Path | None
     at most 10 history items, global chronological 80/10/10 split by target timestamp. An
     explicit `wheel` is used as given (its sha256 is recorded, and whether it is the pinned one).
     """
+    check_replaceable(Path(out))  # refuse a foreign --out before any download or parsing
     wheel = Path(wheel) if wheel is not None else movielens_wheel(cache_dir)
     if not wheel.is_file():
-        raise DataError(wheel, None, "wheel file does not exist",
+        raise DataError(wheel, None, "wheel is not a file" if wheel.exists() else "wheel file does not exist",
                         "pass an existing wheel or omit it to download the pinned one")
     sha = file_sha256(wheel)
     titles, dropped = parse_items(read_lines(wheel, ITEM_FILE), f"{wheel}!{ITEM_FILE}")

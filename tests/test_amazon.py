@@ -47,7 +47,7 @@ def test_report(built: tuple[Path, dict]) -> None:
         "tries": [{"start": "2017-10", "items": 0}, {"start": "2016-10", "items": 5}]}
     assert report["dropped"] == {
         "items_no_title": 1, "items_title_too_long": 1, "items_title_html": 1,
-        "meta_duplicate_asin": 0,
+        "items_title_special_token": 0, "meta_duplicate_asin": 0,
         "reviews_item_without_valid_title": 4,  # U6 x B06-B08, U5 x B00
         "reviews_after_end": 1,                 # U9 on 2018-12-01
         "reviews_before_start": 5,              # U8 in 2015

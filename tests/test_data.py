@@ -173,9 +173,14 @@ def test_minionerec_csv_needs_the_sid_columns(tmp_path):
 
 
 def test_minionerec_line_without_sid_is_an_error(tmp_path):
-    path = tmp_path / "info.txt"
-    path.write_text("<a_1><b_2><c_3>\tGadget\t0\nGizmo\t1\n", encoding="utf-8")
-    assert_data_error(lambda: read_info(path), "info.txt", 2, "sid<TAB>title<TAB>id")
+    # The layout comes from the CSV headers (sid columns), never from how one line looks.
+    root = tmp_path / "sid"
+    root.mkdir()
+    (root / "info.txt").write_text("<a_1><b_2><c_3>\tGadget\t0\nGizmo\t1\n", encoding="utf-8")
+    write_csv(root / "valid.csv", [["1", "['Gadget']", "Gizmo", "[0]", "1", "['<a_1><b_2><c_3>']", "<a_1>"]],
+              MINIONEREC_COLUMNS)
+    assert_data_error(lambda: load_dataset(root), "info.txt", 2, "sid<TAB>title<TAB>id")
+    assert read_info(root / "info.txt")[1] == "d3"  # info.txt alone: not every line has a sid
 
 
 # --- parse errors: each names the file, the line and the fix ----------------------------
