@@ -203,7 +203,11 @@ def cmd_app(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{script} is missing: `igd app` runs from a source checkout "
                                 "(git clone, then pip install -e .)")
     data = args.data or (Path("data/ml-100k") if Path("data/ml-100k").exists() else repo / "data" / "ml-100k")
-    if not (data / "info.txt").exists() and data.name == "ml-100k":
+    from igd.data import dataset_intact
+
+    # Rebuild unless igd_dataset.json is there and every file matches it: a build killed
+    # part-way, or files changed since, never reach the app.
+    if data.name == "ml-100k" and not dataset_intact(data):
         from igd.movielens import build_movielens
 
         print(f"igd app: building MovieLens-100K into {data} first (about 20 s, once)", file=sys.stderr)
