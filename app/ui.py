@@ -98,7 +98,7 @@ def sidebar_paths() -> None:
 
 
 def _local_defaults() -> dict[str, str]:
-    return {key: value.split(os.pathsep)[0] for key, value in _raw_defaults().items()}
+    return _raw_defaults()  # as given: only hosted mode reads a list of entries from one variable
 
 
 def current_paths() -> dict[str, str]:

@@ -5,6 +5,8 @@ Checkpoints and the run store come from `igd experiment` on the fruit dataset (c
 a few steps); `test_demo_models_*` use the committed demo checkpoints on MovieLens-100K."""
 
 import json
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +32,13 @@ def fruit(tmp_path_factory):
     return {"data": data, "models": root / "ckpts", "runs": root / "runs.db", "root": root}
 
 
-def app(monkeypatch, paths: dict, page: str | None = None) -> AppTest:
+def app(monkeypatch, paths: dict, page: str | None = None, hosted: bool = False) -> AppTest:
     for key, env in (("data", "IGD_DATA"), ("models", "IGD_MODELS"), ("runs", "IGD_RUNS_DB")):
         monkeypatch.setenv(env, str(paths[key]))
+    if hosted:
+        monkeypatch.setenv("IGD_HOSTED", "1")
+    else:
+        monkeypatch.delenv("IGD_HOSTED", raising=False)
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     if page:
@@ -43,7 +49,8 @@ def app(monkeypatch, paths: dict, page: str | None = None) -> AppTest:
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    """The elements' text as shown: the app backslash-escapes user text in Markdown (ui.said)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", "\n".join(str(e.value) for e in elements))
 
 
 def recommend(at: AppTest, history: list[str] | None = None, paste: str = "") -> AppTest:
@@ -108,13 +115,13 @@ def test_bad_histories_are_explained(monkeypatch, fruit, paste, message):
 
 def test_an_empty_history_is_a_message(monkeypatch, fruit):
     at = recommend(app(monkeypatch, fruit), [], "")
-    assert "history is empty" in texts(at.warning) and len(at.table) == 0
+    assert "history is empty" in texts(at.error) and len(at.table) == 0
 
 
 @pytest.mark.parametrize("key, page, message", [
     ("data", None, "does not exist"),
-    ("models", None, "needs an SFT checkpoint"),
-    ("models", "views/catalogue.py", "No checkpoint under"),
+    ("models", None, "does not exist"),
+    ("models", "views/catalogue.py", "does not exist"),
     ("runs", "views/runs.py", "No run store at"),
 ])
 def test_missing_inputs_are_messages(monkeypatch, fruit, key, page, message):
@@ -134,6 +141,82 @@ def test_a_checkpoint_of_another_dataset_is_a_message(monkeypatch, fruit):
     other = write_dataset(fruit["root"] / "other", users=30, seed=5)
     at = app(monkeypatch, {**fruit, "data": other})
     assert "different item trie" in texts(at.error)
+
+
+@pytest.fixture
+def restore_config():
+    """Hosted mode sets Streamlit's process-wide client.showErrorDetails: put it back."""
+    from streamlit import config
+
+    before = config.get_option("client.showErrorDetails")
+    yield config
+    config.set_option("client.showErrorDetails", before)
+
+
+def rendered(at: AppTest) -> str:
+    """Everything the app sent to the browser: every element's protobuf, as text."""
+    return "\n".join(str(node.proto) for node in at._tree if getattr(node, "proto", None) is not None)
+
+
+def test_hosted_mode_offers_only_the_configured_entries(monkeypatch, fruit, restore_config):
+    other = fruit["root"] / "other-hosted"
+    if not other.exists():
+        write_dataset(other, users=30, seed=5)
+    paths = {**fruit, "data": f"{fruit['data']}{os.pathsep}{other}"}
+    at = app(monkeypatch, paths, hosted=True)
+    assert not at.sidebar.text_input  # nothing a visitor could type a server path into
+    assert [(s.key, s.options) for s in at.sidebar.selectbox] == [
+        ("hosted_data", ["fruits", "other-hosted"]), ("hosted_models", ["ckpts"]), ("hosted_runs", ["runs.db"])]
+    with pytest.raises(ValueError):  # AppTest, like the server, knows only the listed options
+        at.selectbox(key="hosted_data").set_value("/").run()
+    at.selectbox(key="hosted_data").set_value("fruits")
+    assert restore_config.get_option("client.showErrorDetails") == "none"
+    recommend(at, ["kiwi", "lime"])
+    assert len(at.table) == 3
+    at.selectbox(key="hosted_data").set_value("other-hosted").run()  # the checkpoints' other dataset
+    assert not at.exception
+    assert 'with dataset "other-hosted" on this server' in texts(at.error)
+    for page in (None, "views/runs.py", "views/catalogue.py"):
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception and str(fruit["root"]) not in rendered(at) and str(REPO) not in rendered(at)
+
+
+def test_hosted_mode_a_bug_shows_no_traceback(monkeypatch, fruit, restore_config):
+    import igd.compare
+
+    def bug(*args, **kwargs):
+        raise RuntimeError(f"a bug that names {fruit['root']}")
+
+    monkeypatch.setattr(igd.compare, "compare", bug)  # the page imports it on every run
+    at = AppTest.from_file(APP, default_timeout=300)
+    for key, env in (("data", "IGD_DATA"), ("models", "IGD_MODELS"), ("runs", "IGD_RUNS_DB")):
+        monkeypatch.setenv(env, str(fruit[key]))
+    monkeypatch.setenv("IGD_HOSTED", "1")
+    at.run()
+    at.multiselect(key="history_pick").set_value(["kiwi"])
+    at.button(key="recommend").click().run()
+    (shown,) = at.exception
+    assert not shown.stack_trace and "RuntimeError" not in str(shown.proto)
+    assert str(fruit["root"]) not in rendered(at)
+
+
+def test_a_huge_paste_is_a_short_message(monkeypatch, fruit, restore_config):
+    """20 MB: above it Streamlit itself refuses the rerun (server.maxWidgetStateSize, 25 MB, 2 MB
+    hosted); the browser never sends it (max_chars, test_browser.py pastes 30 MB)."""
+    at = app(monkeypatch, fruit, hosted=True)
+    recommend(at, [], "kiwi\nlime\n" + "x" * 20_000_000)
+    (note,) = at.info
+    assert "1 title(s) not in the catalogue were skipped" in texts([note]) and len(note.value) < 400
+    assert len(at.table) == 3  # kiwi and lime still recommended from
+
+
+def test_a_backtick_in_a_path_formats_nothing(monkeypatch, fruit):
+    at = app(monkeypatch, fruit)
+    at.text_input(key="path_data").set_value(str(fruit["root"] / "a`b **c** :red[d]")).run()
+    (error,) = at.error
+    assert r"a\`b \*\*c\*\* \:red\[d\]" in error.value and "does not exist" in error.value
+    assert len(error.value) < 300
 
 
 def test_runs_page(monkeypatch, fruit):
@@ -157,7 +240,7 @@ def test_catalogue_page(monkeypatch, fruit):
     assert not at.exception
     children, titles = at.dataframe[1].value, at.dataframe[2].value
     assert set(titles["title"]) == {"banana", "band", "bandana"}
-    assert "3** titles start with 'ban'" in texts(at.markdown)
+    assert '3** titles start with "ban"' in texts(at.markdown)
     assert len(children) >= 1 and (children["ig"] >= 0).all()
     at.text_input(key="prefix").set_value("zzz").run()
     assert "No title starts with" in texts(at.warning)
