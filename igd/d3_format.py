@@ -38,7 +38,7 @@ def lines(text: str) -> list[tuple[int, str]]:
     catches a stray \\r or U+0085 instead of it silently splitting a title."""
     out = []
     for lineno, line in enumerate(text.split("\n"), start=1):
-        line = line[:-1] if line.endswith("\r") else line
+        line = line.removesuffix("\r")  # CRLF files: only the final \r is a line ending
         if line.strip():
             out.append((lineno, line))
     return out

@@ -5,7 +5,8 @@ LAST tab: titles may contain tabs) and ``train/valid/test.csv`` whose ``history_
 are Python list literals. MiniOneRec layout: ``info.txt`` is ``sid<TAB>title<TAB>item_id``
 and the CSVs carry ``history_item_sid`` / ``item_sid``. The layout is decided once per
 dataset, from the CSV headers, never from how a title looks (a D3 title may start with
-``<3>`` and hold a tab); ``read_info`` alone takes MiniOneRec only if EVERY line has a sid.
+``<3>`` and hold a tab). Without CSVs (``read_info`` alone) it is MiniOneRec only if EVERY
+line is ``sid<TAB>title<TAB>id`` with a sid of 2+ codes (``<a_1><b_2>``).
 
 Files are UTF-8 (a leading byte-order mark is ignored). A title may not be empty, hold a
 control character other than TAB, or hold the text of a built-in tokenizer's special token
@@ -239,7 +240,7 @@ def load_dataset(root: Path | str) -> Dataset:
 
 
 def _load(root: Path) -> Dataset:
-    from igd import d3_format as fmt  # d3_format builds this module's Catalogue and Samples
+    from igd import d3_format as fmt  # (here, not at the top: d3_format imports this module)
 
     if not root.is_dir():
         raise DataError(root, None, "is not a directory" if root.exists() else "dataset directory does not exist",
@@ -272,7 +273,7 @@ def _load(root: Path) -> Dataset:
 
 def read_info(path: Path, layout: str | None = None) -> tuple[Catalogue, str]:
     """Parse info.txt. Returns the catalogue and the layout ("d3" or "minionerec"); without a
-    `layout` it is MiniOneRec only if every line is `sid<TAB>title<TAB>id`."""
+    `layout` it is MiniOneRec only if every line is `sid<TAB>title<TAB>id` (d3_format.all_sid_lines)."""
     from igd import d3_format as fmt
 
     text = decode(Path(path), read_bytes(Path(path)))

@@ -155,15 +155,16 @@ def check_replaceable(out: Path) -> None:
     """Raise unless `out` is absent, empty, or a dataset igd wrote (manifest, no other files).
 
     Builders call it first, so a refused --out fails before minutes of preprocessing."""
-    out = Path(out)
+    out = Path(os.path.realpath(out))
     if out.exists() and not out.is_dir():
         raise DataError(out, None, "output path exists and is not a directory",
                         "pass a new or empty directory to --out")
-    names = {p.name for p in out.iterdir()} if out.is_dir() else set()
-    if names and MANIFEST not in names:
+    entries = list(out.iterdir()) if out.is_dir() else []
+    if entries and not (out / MANIFEST).is_file():
         raise DataError(out, None, f"output directory is not empty and was not written by igd (no {MANIFEST})",
                         "pass a new or empty directory to --out, or move this one away (nothing was changed)")
-    foreign = sorted(names - {*DATA_FILES, MANIFEST, *(f"{n}.tmp" for n in (*DATA_FILES, MANIFEST))})
+    ours = {*DATA_FILES, MANIFEST, *(f"{n}.tmp" for n in (*DATA_FILES, MANIFEST))}  # .tmp: igd 0.1.0
+    foreign = sorted(p.name for p in entries if p.name not in ours or not p.is_file())
     if foreign:
         raise DataError(out, None, f"output directory holds files igd did not write ({', '.join(foreign[:3])})",
                         "move those files elsewhere or pass another --out (nothing was changed)")
@@ -175,16 +176,26 @@ def write_folder(out: Path, files: Mapping[str, bytes]) -> None:
     The last file written should be the manifest: a folder holding it is complete. A build
     killed before the swap leaves its temporary folder (`.NAME.igd-tmp-PID`, cleaned up by
     the next build) and `out` untouched."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out)
+    out = Path(os.path.realpath(out))  # a symlinked --out: replace the folder it points to
     tmp = _sibling(out, "tmp", os.getpid())
-    if tmp.exists():
-        shutil.rmtree(tmp)  # left by an earlier process with our pid
-    tmp.mkdir()
-    for name, data in files.items():
-        _write_file(tmp / name, data)
-    _fsync_dir(tmp)
-    check_replaceable(out)  # again: something may have appeared there meanwhile
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale(out)
+        if tmp.exists():
+            shutil.rmtree(tmp)  # left by an earlier process with our pid
+        tmp.mkdir()
+        for name, data in files.items():
+            _write_file(tmp / name, data)
+        _fsync_dir(tmp)
+        check_replaceable(out)  # again: something may have appeared there meanwhile
+        _swap_in(tmp, out)
+    except OSError as e:  # disk full, read-only or unwritable parent: a clear error, `out` as it was
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(e.filename or out, None, f"cannot write the dataset ({e.strerror or e})",
+                        "pass an --out on a writable disk with free space (nothing at --out was changed)") from None
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
     if not out.exists():
         os.rename(tmp, out)
     elif _exchange(tmp, out):  # atomic swap: there is no moment without a dataset at `out`

@@ -434,13 +434,14 @@ def test_data_refuses_a_folder_with_foreign_files(tmp_path: Path, capsys) -> Non
     assert snapshot(out) == before
 
 
-def test_data_refuses_foreign_files_beside_a_manifest(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("foreign", ["checkpoint", "train.csv"])
+def test_data_refuses_foreign_files_beside_a_manifest(foreign: str, tmp_path: Path, capsys) -> None:
     out = tmp_path / "d3"
     assert run(amazon(FIX / "reviews.json", FIX / "meta.json", out), capsys)[0] == 0
-    (out / "checkpoint").mkdir()
+    replace_with_dir(foreign)(out) if (out / foreign).exists() else (out / foreign).mkdir()
     before = snapshot(out)
     code, _, err = run(amazon(FIX / "reviews.json", FIX / "meta.json", out), capsys)
-    assert code == 2 and "checkpoint" in err and "Fix:" in err, err
+    assert code == 2 and f"files igd did not write ({foreign})" in err and "Fix:" in err, err
     assert snapshot(out) == before
 
 
@@ -449,6 +450,17 @@ def test_data_out_is_a_file(tmp_path: Path, capsys) -> None:
     out.write_text("x")
     code, _, err = run(amazon(FIX / "reviews.json", FIX / "meta.json", out), capsys)
     assert code == 2 and "not a directory" in err and out.read_text() == "x", err
+    # A parent that is a file: the write itself fails (as on a read-only disk), still no traceback.
+    code, _, err = run(amazon(FIX / "reviews.json", FIX / "meta.json", out / "d3"), capsys)
+    assert code == 2 and "cannot write the dataset" in err and "Fix:" in err and out.read_text() == "x", err
+
+
+def test_data_into_a_symlinked_folder_replaces_its_target(tmp_path: Path, capsys) -> None:
+    real = tmp_path / "real"
+    assert run(amazon(FIX / "reviews.json", FIX / "meta.json", real), capsys)[0] == 0
+    (tmp_path / "link").symlink_to(real)
+    assert run(amazon(FIX / "reviews.json", FIX / "meta.json", tmp_path / "link"), capsys)[0] == 0
+    assert (tmp_path / "link").is_symlink() and load_dataset(tmp_path / "link").fingerprint == load_dataset(real).fingerprint
 
 
 # --- the manifest: an igd-written dataset is checked before use --------------------------
@@ -582,7 +594,7 @@ def fake_wheel(path: Path, title_suffix: str = "") -> Path:
 def build_and_die(out: Path, wheel: Path, kill_after: int, stage: str = "_write_file") -> int:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, out, wheel, str(kill_after), stage],
-                          env=env, capture_output=True, text=True, timeout=60)
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
     return proc.returncode
 
 
