@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from igd.config import (PROTOCOLS, DecodeConfig, EvalConfig, ExperimentConfig, LoraSettings, TinyConfig,
-                        TrainConfig, default)
+from igd.config import (PROTOCOLS, ConfigError, DecodeConfig, EvalConfig, ExperimentConfig, LoraSettings,
+                        TinyConfig, TrainConfig, default)
 from igd.data import DataError
 
 
@@ -73,9 +74,16 @@ def _train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
 
 
 def _store(args: argparse.Namespace):
+    """The run store of a command that writes runs (None for --db ''), opened before any work:
+    migrated, in WAL mode, and the runs of processes that died marked failed (a listing never
+    writes, so writers reap)."""
     from igd.store import RunStore
 
-    return RunStore(args.db) if args.db else None
+    if not args.db:
+        return None
+    store = RunStore(args.db)
+    store.reap()
+    return store
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -106,23 +114,27 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from igd.evaluate import checkpoint_trie
     from igd.templates import prompt_ids
 
-    ck, dataset = load_checkpoint(args.checkpoint), load_dataset(args.data)
-    ig = checkpoint_trie(ck, dataset)
+    # Options and the history are checked before the checkpoint loads (seconds for a big model).
+    cfg = DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams, batch_size=1,
+                       beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop")))
+    dataset = load_dataset(args.data)
     if args.user_index is not None:
         rows = dataset.split(args.split)
         if not 0 <= args.user_index < len(rows):
-            raise ValueError(f"--user-index {args.user_index}: {args.split} has rows 0..{len(rows) - 1}")
+            raise ValueError(f"--user-index {args.user_index}: {args.split}.csv has no such row. Fix: pass a row "
+                             f"in 0..{len(rows) - 1}")
         sample = rows[args.user_index]
         history = [dataset.catalogue.titles[i] for i in sample.history]
         print(f"next item in {args.split}.csv: {dataset.catalogue.titles[sample.target]}")
     else:
         unknown = [t for t in args.history if t not in dataset.catalogue.title_to_ids]
         if unknown:
-            raise ValueError(f"not in the catalogue: {unknown[0]!r}; use exact titles from info.txt")
+            raise ValueError(f"--history: {unknown[0]!r} is not in the catalogue. Fix: use exact titles from "
+                             f"{Path(args.data) / 'info.txt'}")
         history = list(args.history)
+    ck = load_checkpoint(args.checkpoint)
+    ig = checkpoint_trie(ck, dataset)
     prompt = prompt_ids(ck.tokenizer, ck.template, history)
-    cfg = DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams, batch_size=1,
-                       beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop")))
     [recs], _ = recommend_batch(ck.model, ig, [prompt], cfg, ck.tokenizer.pad_token_id)
     for i, rec in enumerate(recs, start=1):
         print(f"{i:>3}  {rec.score:9.4f}  {rec.title}")
@@ -138,13 +150,18 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from igd.store import RunStore, format_runs
 
-    if not Path(args.db).exists():
-        raise FileNotFoundError(f"{args.db} does not exist; run `igd train`/`igd evaluate` with --db {args.db}")
-    store = RunStore(args.db)
-    store.reap()  # runs whose process died (kill -9) are shown as failed, never complete
-    rows = store.runs(dataset=args.dataset, model=args.model, kind=args.kind, status=args.status,
-                      decoding=args.decoding, train_method=args.train_method, arm=args.arm)
-    metrics = tuple(m.strip() for m in args.metrics.split(","))
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    if not metrics:
+        raise ValueError(f"--metrics {shlex.quote(args.metrics)}: no metric named. Fix: pass a comma list "
+                         "such as hr@10,ndcg@10")
+    # Listing never writes: read-only, so no WAL switch, migration or reaping; a run whose
+    # process died shows as 'running (dead pid)' until a writer marks it failed.
+    store = RunStore(args.db, readonly=True)
+    try:
+        rows = store.runs(dataset=args.dataset, model=args.model, kind=args.kind, status=args.status,
+                          decoding=args.decoding, train_method=args.train_method, arm=args.arm)
+    finally:
+        store.close()
     print(json.dumps(rows, indent=2, default=str) if args.json else format_runs(rows, metrics))
     return 0
 
@@ -271,6 +288,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except ConfigError as err:  # a config field: name the option that set it
+        from igd.cli_parser import option_for
+
+        value = ",".join(map(str, err.value)) if isinstance(err.value, (list, tuple)) else str(err.value)
+        print(f"igd {args.command}: error: {option_for(err.owner, err.field)} {shlex.quote(value)}: "
+              f"{err.problem}. Fix: {err.fix}", file=sys.stderr)
+        return 2
     except (DataError, ValueError, FileNotFoundError) as err:
         print(f"igd {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -7,9 +7,63 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECODINGS, EVAL_LOSSES, PREAMBLES, PROTOCOLS,
+from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECODINGS, EVAL_LOSSES, PREAMBLES, PROTOCOLS, SEED_MAX,
                         SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES, WEIGHTINGS, DecodeConfig,
                         EvalConfig, ExperimentConfig, LoraSettings, TinyConfig, TrainConfig, default)
+
+
+# Config fields (igd.config.ConfigError.field) whose option is not `--` + the field with dashes;
+# keyed by (config class, field) where one field name means two options.
+_OPTIONS = {"learning_rate": "--lr", "num_beams": "--beams", "tiny.hidden_size": "--tiny-hidden",
+            "tiny.layers": "--tiny-layers", "lora.r": "--lora-r", "lora.alpha": "--lora-alpha", "betas": "--beta",
+            "alphas": "--alpha", "pos_betas": "--pos-beta", "cft_betas": "--cft-beta",
+            "linear_betas": "--linear-beta", ("ExperimentConfig", "batch_size"): "--decode-batch-size"}
+
+
+def option_for(owner: str, field: str) -> str:
+    """The command-line option that sets config field `field` of config class `owner`."""
+    return _OPTIONS.get((owner, field)) or _OPTIONS.get(field) or "--" + field.replace("_", "-")
+
+
+def _comma_list(cast: Callable[[str], object], what: str) -> Callable[[str], str]:
+    """An argparse type: TEXT must read as a comma list of `what`; the text itself is kept (the
+    commands split it, and --protocol presets are text too)."""
+    def check(text: str) -> str:
+        try:
+            [cast(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma list of {what}. Fix: pass e.g. "
+                                             f"{_EXAMPLES[what]}") from None
+        return text
+    check.__name__ = f"comma list of {what}"
+    return check
+
+
+_EXAMPLES = {"integers": "0,1,2", "numbers": "0.1,0.2"}
+_SEEDS, _NUMBERS = _comma_list(int, "integers"), _comma_list(float, "numbers")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer. Fix: pass a whole number") from None
+
+
+def _seed(text: str) -> int:
+    """An argparse type: a seed numpy accepts (0 .. 2**32 - 1)."""
+    value = _int(text)
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{value} is not a seed. Fix: pass an integer in [0, {SEED_MAX}]")
+    return value
+
+
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1 (options whose config does not check them)."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1. Fix: pass 1 or more, or leave the option out")
+    return value
 
 
 def _protocol(p: argparse.ArgumentParser) -> None:
@@ -136,7 +190,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     ev.add_argument("--batch-size", type=int, default=default(DecodeConfig, "batch_size"),
                     help="prompts per generate() call")
     ev.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
-    ev.add_argument("--seed", type=int, default=None, help="seed recorded with the run (default: the checkpoint's)")
+    ev.add_argument("--seed", type=_seed, default=None, help="seed recorded with the run (default: the checkpoint's)")
     ev.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
     _protocol(ev)
     ev.set_defaults(func=commands["evaluate"])
@@ -159,8 +213,8 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     ru.add_argument("--kind", choices=("train", "eval", "baseline"), default=None, help="only this kind")
     ru.add_argument("--arm", choices=tuple(ARMS), default=None, help="only this experiment arm")
     ru.add_argument("--status", choices=("running", "complete", "failed"), default=None, help="only this status")
-    ru.add_argument("--decoding", default=None, help="only this decoding method")
-    ru.add_argument("--train-method", default=None, help="only this training method")
+    ru.add_argument("--decoding", choices=tuple(DECODINGS), default=None, help="only this decoding method")
+    ru.add_argument("--train-method", choices=tuple(TRAIN_METHODS), default=None, help="only this training method")
     ru.add_argument("--metrics", default="hr@10,ndcg@10", help="columns to show (default hr@10,ndcg@10)")
     ru.add_argument("--json", action="store_true", help="print JSON")
     ru.set_defaults(func=commands["runs"])
@@ -169,13 +223,13 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     _training_options(ex)
     ex.add_argument("--methods", default=",".join(xc("methods")),
                     help="comma list of arms: " + "; ".join(f"{k} ({a.label})" for k, a in ARMS.items()))
-    ex.add_argument("--seeds", default=",".join(map(str, xc("seeds"))), help="comma list of seeds")
-    ex.add_argument("--beta", default=None,
+    ex.add_argument("--seeds", type=_SEEDS, default=",".join(map(str, xc("seeds"))), help="comma list of seeds")
+    ex.add_argument("--beta", type=_NUMBERS, default=None,
                     help="IGD-Tuning beta, or a comma list to select on valid (default 0.2; paper: its grid)")
-    ex.add_argument("--alpha", default=None,
+    ex.add_argument("--alpha", type=_NUMBERS, default=None,
                     help="IGD-Decoding alpha, or a comma list to select on valid (default 0.2; paper: 0.1,0.2)")
     for family in ("pos", "cft", "linear"):
-        ex.add_argument(f"--{family}-beta", default=None,
+        ex.add_argument(f"--{family}-beta", type=_NUMBERS, default=None,
                         help=f"beta (list) of the {family} arm's training (default: the --beta list)")
     ex.add_argument("--select-metric", choices=SELECT_METRICS, default=None,
                     help=f"validation metric for beta/alpha (default {xc('select_metric')})")
@@ -198,7 +252,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     bl.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
     bl.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     bl.add_argument("--split", choices=("valid", "test"), default="test", help="split to evaluate")
-    bl.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
+    bl.add_argument("--max-users", type=_positive, default=None, help="evaluate this many users (evenly spread)")
     bl.add_argument("--k", type=int, default=10, help="list length (as the LLM runs' beams)")
     bl.add_argument("--train-on-valid", action="store_true",
                     help="datasets without train.csv: train on valid.csv, test on test.csv")
@@ -210,7 +264,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     dm.add_argument("--out", type=Path, default=Path("models"), help="where the demo files go (default models)")
     dm.add_argument("--work", type=Path, default=Path(".igd-demo"),
                     help="every seed's checkpoints and the full store (default .igd-demo)")
-    dm.add_argument("--seeds", default="0,1,2", help="comma list of seeds; 0 is shipped (default 0,1,2)")
+    dm.add_argument("--seeds", type=_SEEDS, default="0,1,2", help="comma list of seeds; 0 is shipped (default 0,1,2)")
     dm.add_argument("--max-users", type=int, default=2000, help="test users per evaluation (default 2000)")
     dm.add_argument("--sweep-users", type=int, default=500, help="validation users of the alpha sweep")
     dm.set_defaults(func=commands["demo-models"])

