@@ -15,7 +15,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import streamlit as st
 
@@ -26,12 +26,27 @@ from igd.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
 LOG = logging.getLogger("igd.app")
-DATA_FIX = "build it with `igd data movielens --out data/ml-100k`, or type another dataset directory"
-# key: (environment variable, local text-input label, hosted select-box label, `igd app` option)
-FIELDS = {"data": ("IGD_DATA", "Dataset directory (D3 layout)", "Dataset", "--data"),
-          "models": ("IGD_MODELS", "Checkpoints (a folder searched for `igd train` outputs)",
-                     "Checkpoint folder", "--models"),
-          "runs": ("IGD_RUNS_DB", "Run store (SQLite)", "Run store", "--runs")}
+
+
+
+
+class Field(NamedTuple):
+    env: str  # where the operator (or `igd app --data/--models/--runs`) sets it
+    label: str  # of the local text input
+    name: str  # in messages, and (capitalised) the hosted select box's label
+    option: str  # of `igd app`
+    kind: str  # what the path must be: "dir" or "file"
+    fix: str  # said locally when the path is missing or of the wrong kind
+
+
+FIELDS = {"data": Field("IGD_DATA", "Dataset directory (D3 layout)", "dataset", "--data", "dir",
+                        "type the folder that holds its info.txt and train.csv, or build MovieLens-100K "
+                        "with `igd data movielens --out data/ml-100k`"),
+          "models": Field("IGD_MODELS", "Checkpoints (a folder searched for `igd train` outputs)",
+                          "checkpoint folder", "--models", "dir",
+                          "type the folder that holds your `igd train` outputs, or run `igd demo-models`"),
+          "runs": Field("IGD_RUNS_DB", "Run store (SQLite)", "run store", "--runs", "file",
+                        "type the SQLite file `igd experiment --db` wrote (e.g. runs.db)")}
 MAX_PATH = 4096  # PATH_MAX: a longer path field is no path
 MAX_WHY = 300  # characters of an exception's text quoted in a local message
 MAX_PASTE_CHARS, MAX_PASTE_LINES = 100_000, 1000  # pasted history: far above the 10 items used
@@ -58,6 +73,7 @@ def said(text: str, limit: int = 120) -> str:
     text = str(text)
     if len(text) > limit:
         text = f"{text[:limit]}… ({len(text):,} characters)"
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)  # a NUL or newline shown as \x00, \n
     return '"' + markdown_literal(text) + '"'
 
 
@@ -86,15 +102,15 @@ def sidebar_paths() -> None:
         if hosted():  # select boxes of configured names: no visitor types a server path
             st.markdown("**Data and models**")
             saved = st.session_state.setdefault("igd_hosted", {})
-            for key, (_, _, label, _) in FIELDS.items():
+            for key, f in FIELDS.items():
                 names = [e.label for e in configured(key)]
-                index = names.index(saved[key]) if saved.get(key) in names else 0
-                saved[key] = st.selectbox(label, names, index=index, key=f"hosted_{key}")
+                index = names.index(saved[key]) if saved.get(key) in names else (0 if names else None)
+                saved[key] = st.selectbox(f.name.capitalize(), names, index=index, key=f"hosted_{key}")
             return
         st.markdown("**Paths**")
         saved = st.session_state.setdefault("igd_paths", _local_defaults())
-        for key, (_, label, _, _) in FIELDS.items():
-            saved[key] = st.text_input(label, value=saved[key], key=f"path_{key}", max_chars=MAX_PATH).strip()
+        for key, f in FIELDS.items():
+            saved[key] = st.text_input(f.label, value=saved[key], key=f"path_{key}", max_chars=MAX_PATH).strip()
 
 
 def _local_defaults() -> dict[str, str]:
@@ -124,10 +140,37 @@ def name_of(path: str) -> str:
 
 
 def _empty(key: str) -> str:
-    env, label, hosted_label, option = FIELDS[key]
+    f = FIELDS[key]
     if hosted():
-        return f"No {hosted_label.lower()} is configured on this server: its operator sets one with `igd app {option}`."
-    return f"The sidebar's {label.split(' (')[0].lower()} field is empty: type a path there (or set ${env})."
+        return f"No {f.name} is configured on this server: its operator sets one with `igd app {f.option}`."
+    return f"The sidebar's {f.name} field is empty: type a path there (or set {f.env} before `igd app`)."
+
+
+def _kind(path: str) -> str:
+    """"dir", "file", "missing", or why the path cannot even be looked at: Path.is_dir() raises on
+    a name too long or a NUL byte instead of answering False."""
+    try:
+        p = Path(path)
+        return "dir" if p.is_dir() else "file" if p.exists() else "missing"
+    except (OSError, ValueError) as err:
+        return getattr(err, "strerror", None) or str(err)
+
+
+def _wrong_path(key: str, path: str) -> str | None:
+    """The message when the sidebar's `key` path is empty or not what the field needs; None if
+    it is."""
+    f, kind, where = FIELDS[key], _kind(path), said(name_of(path))
+    if not path:
+        return _empty(key)
+    if kind == f.kind:
+        return None
+    if hosted():
+        return f"The {f.name} {where} is not on this server: choose another {f.name} in the sidebar."
+    if kind == "missing":
+        return f"{f.name.capitalize()} {where} does not exist: {f.fix}."
+    if kind in ("dir", "file"):
+        return f"{f.name.capitalize()} {where} is a {'folder' if kind == 'dir' else 'file'}: {f.fix}."
+    return f"{f.name.capitalize()} {where} is not a usable path ({markdown_literal(kind)}): {f.fix}."
 
 
 def _cannot(head: str, err: BaseException, fix: str) -> str:
@@ -148,16 +191,11 @@ def _dataset(path: str) -> Dataset:
 
 def dataset_or_stop(path: str) -> Dataset:
     """The dataset, or a message in the page (never a traceback) and the page stops."""
-    where, p = said(name_of(path)), Path(path)
-    if not path:
-        fail(_empty("data"))
-    if not hosted() and p.is_file():
-        fail(f"Dataset directory {where} is a file, not a folder: type the folder that holds its "
-             "info.txt and train.csv.")
-    if not hosted() and not p.is_dir():
-        fail(f"Dataset directory {where} does not exist: {DATA_FIX}.")
+    if problem := _wrong_path("data", path):
+        fail(problem)
+    where = said(name_of(path))
     try:
-        return _dataset(str(p.resolve()))
+        return _dataset(str(Path(path).resolve()))
     # Any reader failure (csv, json, a decode error) is this input's problem, said in the page;
     # st.stop() / reruns are BaseException and pass.
     except Exception as err:  # noqa: BLE001
@@ -182,9 +220,10 @@ def loaded_or_stop(pick: dict, data: str) -> Loaded:
                      "pick another checkpoint or dataset in the sidebar, or retrain it with `igd train`"))
 
 
-def _checkpoint_info(folder: Path) -> dict | None:
+def _checkpoint_info(folder: Path, root: Path) -> dict | None:
     """path, method, beta, dataset and label from igd_checkpoint.json; None unless it is the
-    JSON object `igd train` writes (such a checkpoint is not offered, and counted)."""
+    JSON object `igd train` writes (such a checkpoint is not offered, and counted). The label
+    starts with the folder relative to `root`: unique, and no server path."""
     try:
         meta = json.loads((folder / META).read_text())
     except (OSError, ValueError):
@@ -195,7 +234,8 @@ def _checkpoint_info(folder: Path) -> dict | None:
     method, beta = config.get("method"), config.get("beta")
     if not isinstance(method, str) or not (beta is None or isinstance(beta, (int, float))):
         return None
-    label = f"{folder.name}  ({public(str(meta.get('model', '?')))}, {method}"
+    name = folder.relative_to(root).as_posix() if folder != root else folder.name
+    label = f"{name}  ({public(str(meta.get('model', '?')))}, {method}"
     label += f", β={beta:g})" if method in ("igd", "pos", "cft") and beta is not None else ")"
     return {"path": str(folder), "method": method, "beta": beta, "dataset": meta.get("dataset"), "label": label}
 
@@ -205,21 +245,23 @@ def _search(folder: str, hosted_mode: bool) -> tuple[list[dict], int, bool]:
     """(checkpoints, unreadable metadata files, search cut short); hosted_mode in the key: labels
     differ. Cached for 30 s: reruns do not walk the folder again, a new checkpoint still shows."""
     search = walk_checkpoints(Path(folder))
-    infos = [_checkpoint_info(f) for f in search.folders]
+    infos = [_checkpoint_info(f, Path(folder)) for f in search.folders]
     return [i for i in infos if i], sum(i is None for i in infos), search.truncated
+
+
+def pick_checkpoint(label: str, choices: list[dict], key: str) -> dict:
+    """A select box of checkpoints whose values are their labels, never the dicts: Streamlit keeps
+    a stale value whose label is still offered, so a dict would keep the previous folder's path."""
+    by_label = {c["label"]: c for c in choices}
+    return by_label[st.selectbox(label, list(by_label), key=key)]
 
 
 def checkpoints_or_stop(folder: str) -> tuple[list[dict], str]:
     """Every `igd train` output under the sidebar's checkpoint folder, and a sentence on those
     not offered ("" if none); a missing or wrong folder is a message and the page stops."""
+    if problem := _wrong_path("models", folder):
+        fail(problem)
     where = said(name_of(folder))
-    if not folder:
-        fail(_empty("models"))
-    if not Path(folder).is_dir():
-        if hosted():
-            fail(f"The checkpoint folder {where} is not on this server: choose another in the sidebar.")
-        fail(f"Checkpoint folder {where} " + ("is a file, not a folder" if Path(folder).is_file() else "does not exist")
-             + ": type the folder that holds your `igd train` outputs, or run `igd demo-models`.")
     found, unreadable, truncated = _search(str(Path(folder).resolve()), hosted())
     if truncated:
         st.warning(f"Searched only the first {MAX_DIRS:,} folders under {where} (at most {MAX_DEPTH} deep): "
@@ -251,16 +293,13 @@ def runs_or_none(path: str) -> tuple[list[dict], tuple[str, float]] | None:
     """All runs (with metrics) read-only, and the (path, mtime) key for `train_log`; or None
     after a message in the page."""
     p, where = Path(path), said(name_of(path))
-    if not path:
-        st.error(_empty("runs"))
-        return None
-    if p.is_dir() and not hosted():
-        st.error(f"Run store {where} is a folder: type the SQLite file in it (e.g. its runs.db).")
-        return None
-    if not p.is_file():
+    if path and _kind(path) == "missing":  # before the first `igd experiment`: not a mistake
         st.warning(f"The run store {where} has no runs on this server yet: choose another in the sidebar." if hosted()
                    else f"No run store at {where}: runs appear here after `igd experiment --db` (or "
                    "`igd demo-models`) writes one there; or type another path.")
+        return None
+    if problem := _wrong_path("runs", path):
+        st.error(problem)
         return None
     try:
         wal = p.with_name(p.name + "-wal")  # a WAL store being written changes its -wal file first

@@ -8,7 +8,8 @@ import streamlit as st
 from igd.compare import explore
 from igd.stats import StatsConfig, dataset_stats
 from hosting import public
-from ui import checkpoints_or_stop, current_paths, dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of, said
+from ui import (checkpoints_or_stop, current_paths, dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of,
+                pick_checkpoint, said)
 
 MAX_PREFIX = 200  # characters: longer than any title
 
@@ -19,7 +20,7 @@ found, not_offered = checkpoints_or_stop(paths["models"])
 if not found:
     fail(f"No checkpoint under {said(name_of(paths['models']))}: the trie is built with a checkpoint's tokenizer "
          f"and template.{not_offered} Run `igd demo-models` or `igd train`, or point the sidebar at a checkpoint folder.")
-pick = st.selectbox("Tokenizer and template of checkpoint", found, format_func=lambda c: c["label"], key="cat_ckpt")
+pick = pick_checkpoint("Tokenizer and template of checkpoint", found, key="cat_ckpt")
 loaded = loaded_or_stop(pick, paths["data"])
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from igd.compare import LABELS, check_history, compare, path_rows
 from ui import (MAX_PASTE_CHARS, MAX_PASTE_LINES, bounded_entries, checkpoints_or_stop, current_paths,
-                dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of, said)
+                dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of, pick_checkpoint, said)
 
 DIFFERS, TRUTH = "background-color: #fff3bf", "background-color: #c3fae8; font-weight: bold"
 DIFFERS_MARK, TRUTH_MARK = "≠", "✓"  # the highlight said in text, not only in colour
@@ -26,8 +26,8 @@ if not sft_choices or not igd_choices:
 
 left, right = st.columns([3, 2])
 with right:
-    sft_pick = st.selectbox("SFT checkpoint (BIGRec, D3)", sft_choices, format_func=lambda c: c["label"], key="sft_ckpt")
-    igd_pick = st.selectbox("IGD-tuned checkpoint (β)", igd_choices, format_func=lambda c: c["label"], key="igd_ckpt")
+    sft_pick = pick_checkpoint("SFT checkpoint (BIGRec, D3)", sft_choices, key="sft_ckpt")
+    igd_pick = pick_checkpoint("IGD-tuned checkpoint (β)", igd_choices, key="igd_ckpt")
     k = st.slider("K (list length shown)", 1, 20, 10, key="k")
     beams = st.number_input("Beams", min_value=2, max_value=50, value=max(10, k), step=1, key="beams",
                             help="beam search keeps this many prefixes; the list is the top K of them")
