@@ -19,6 +19,7 @@ if hosted():
     # A bug then shows Streamlit's generic message: a traceback names server paths and code.
     # "none", not False: in this Streamlit False means "stacktrace" (the traceback is shown).
     st.set_option("client.showErrorDetails", "none")
+    st.set_option("client.toolbarMode", "viewer")  # no Rerun / Settings / Deploy for visitors
 st.set_page_config(page_title="igd: information-gain token decisiveness", layout="wide")
 # The pages live in views/, not pages/: a pages/ folder beside the entry script switches on
 # Streamlit's automatic multipage mode, which serves a deep link (/runs) without this script.

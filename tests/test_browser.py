@@ -27,16 +27,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def start_app(*options: str, log_name: str = "app-browser-test.log"):
+    """`igd app` on a free port with the demo checkpoints; yields its URL, stops it after."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
     port = free_port()
     models = Path(os.environ.get("IGD_MODELS", REPO / "models"))
     (REPO / "build").mkdir(exist_ok=True)
-    log = open(REPO / "build" / "app-browser-test.log", "w")
+    log = open(REPO / "build" / log_name, "w")
     proc = subprocess.Popen([sys.executable, "-m", "igd", "app", "--port", str(port), "--models", str(models),
-                             "--runs", str(models / "runs.db")], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+                             "--runs", str(models / "runs.db"), *options], cwd=REPO, stdout=log,
+                            stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
     deadline = time.time() + 180  # MovieLens is built first if missing
     while time.time() < deadline:
@@ -46,7 +47,7 @@ def server():
         except OSError:
             time.sleep(0.5)
         if proc.poll() is not None:
-            pytest.fail(f"igd app exited with {proc.returncode}; see build/app-browser-test.log")
+            pytest.fail(f"igd app exited with {proc.returncode}; see build/{log_name}")
     else:
         proc.kill()
         pytest.fail("igd app did not answer /_stcore/health within 180 s")
@@ -54,6 +55,17 @@ def server():
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from start_app()
+
+
+@pytest.fixture(scope="module")
+def hosted_server():
+    """What the Space runs (its Dockerfile's CMD has --hosted)."""
+    yield from start_app("--hosted", log_name="app-browser-test-hosted.log")
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +160,65 @@ def test_other_pages(server, page, path, heading, marker):
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     shoot(page, path)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def alerts(page) -> list[str]:
+    return [a.inner_text() for a in page.locator('[data-testid="stAlert"]').all()]
+
+
+def test_a_backtick_path_formats_nothing(server, page):
+    """A path field's text is shown as typed: no code span, bold or colour from its punctuation."""
+    typed = "/no/such `dir` **bold** :red[x] $y$"
+    page.goto(server)
+    see(page, "Search the catalogue and add items")
+    field = page.get_by_label("Dataset directory (D3 layout)")
+    field.fill(typed)
+    field.press("Enter")
+    error = page.locator('[data-testid="stAlertContentError"]').first
+    error.wait_for()
+    assert typed in error.inner_text() and len(error.inner_text()) < 400
+    assert error.locator("strong, .katex").count() == 0
+    assert error.locator("code").all_inner_texts() == ["igd data movielens --out data/ml-100k"]  # the fix's own
+    shoot(page, "bad-path")
+
+
+def test_hosted_visitor_chooses_only_configured_entries(hosted_server, page):
+    page.goto(hosted_server)
+    see(page, "Search the catalogue and add items")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.locator('[data-testid="stTextInput"], [data-testid="stTextArea"]').count() == 0
+    boxes = sidebar.locator('[data-testid="stSelectbox"]')
+    assert boxes.count() == 3
+    offered = []
+    for i in range(3):
+        boxes.nth(i).click()
+        offered.append(page.get_by_role("option").all_inner_texts())
+        page.keyboard.press("Escape")
+    assert offered == [["ml-100k"], ["models"], ["runs.db"]]
+
+
+# A paste as the browser delivers it: the value set in the page (30 MB never crosses the test's
+# connection to Chromium, which took a minute), then the input event React listens to.
+PASTE = """(box, text) => {
+  const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set;
+  box.focus(); setter.call(box, text.prefix + 'x'.repeat(text.n)); box.dispatchEvent(new Event('input', {bubbles: true}));
+}"""
+
+
+def test_hosted_30_mb_paste_is_a_short_message(hosted_server, page):
+    page.goto(hosted_server)
+    see(page, "Search the catalogue and add items")
+    box = page.locator('[data-testid="stTextArea"] textarea')
+    box.evaluate(PASTE, {"prefix": "Star Wars (1977)\n", "n": 30_000_000})
+    assert box.input_value() == ""  # the widget refuses more than max_chars: nothing is sent
+    box.evaluate(PASTE, {"prefix": "Star Wars (1977)\n", "n": 90_000})  # under max_chars: sent, echo cut
+    box.press("Control+Enter")
+    page.get_by_role("button", name="Recommend").click()
+    see(page, "Three-way latency")
+    page.locator('[data-testid="stTable"]').nth(2).wait_for()
+    assert any("not in the catalogue were skipped" in text for text in alerts(page))
+    assert all(len(text) < 400 for text in alerts(page)), alerts(page)
+    body = page.inner_text("body")
+    assert str(REPO) not in body and "/home/" not in body and "/tmp/" not in body
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shoot(page, "hosted-paste")
