@@ -204,7 +204,7 @@ def dataset_or_stop(path: str) -> Dataset:
                      "type a folder in the D3 layout (info.txt, train/valid/test.csv)"))
 
 
-@st.cache_resource(show_spinner="Loading the checkpoint and building its IG trie…", max_entries=6)
+@st.cache_resource(show_spinner="Loading the checkpoint and building its IG trie…", max_entries=4)
 def _loaded(checkpoint: str, data: str) -> Loaded:
     return load(checkpoint, _dataset(data))
 

@@ -145,12 +145,13 @@ def test_a_checkpoint_of_another_dataset_is_a_message(monkeypatch, fruit):
 
 @pytest.fixture
 def restore_config():
-    """Hosted mode sets Streamlit's process-wide client.showErrorDetails: put it back."""
+    """Hosted mode sets Streamlit's process-wide client options: put them back."""
     from streamlit import config
 
-    before = config.get_option("client.showErrorDetails")
+    before = {o: config.get_option(o) for o in ("client.showErrorDetails", "client.toolbarMode")}
     yield config
-    config.set_option("client.showErrorDetails", before)
+    for option, value in before.items():
+        config.set_option(option, value)
 
 
 def rendered(at: AppTest) -> str:
@@ -278,6 +279,37 @@ def test_demo_models_recommend_and_path_view(monkeypatch, demo_paths):
     for page in ("views/runs.py", "views/catalogue.py"):
         at.switch_page(page).run()
         assert not at.exception and not at.error
+
+
+def test_hosted_messages_cut_server_paths(monkeypatch):
+    import sys
+
+    sys.path.insert(0, str(REPO / "app"))
+    import hosting
+
+    monkeypatch.setenv("IGD_HOSTED", "1")
+    assert hosting.public("cannot load '/srv/models/Qwen2.5-1.5B/model': no") == "cannot load 'model': no"
+    kept = "Qwen/Qwen2.5-1.5B, HR / NDCG, 1/2, https://x.org/a/b"
+    assert hosting.public(kept) == kept
+    both = hosting.entries(os.pathsep.join(["/a/runs.db", "/b/runs.db", "", "/a/runs.db"]))
+    assert [(e.label, e.path) for e in both] == [("runs.db", "/a/runs.db"), ("runs.db (2)", "/b/runs.db")]
+    monkeypatch.delenv("IGD_HOSTED")
+    assert hosting.public("/srv/x") == "/srv/x"  # locally the paths are the user's own
+
+
+def test_the_checkpoint_search_is_bounded(monkeypatch, tmp_path):
+    """A checkpoint folder of `/` once walked the whole filesystem on every rerun."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "app"))
+    import hosting
+
+    for folder in ("x", "x/model/inner", ".hidden", "a/b/c/d/e/f/g"):  # found; in a checkpoint; hidden; too deep
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / "igd_checkpoint.json").write_text("{}")
+    assert hosting.walk_checkpoints(tmp_path) == hosting.Search([tmp_path / "x"])
+    monkeypatch.setattr(hosting, "MAX_DIRS", 3)
+    assert hosting.walk_checkpoints(tmp_path).truncated
 
 
 def test_titles_are_shown_literally_in_markdown():

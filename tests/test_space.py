@@ -51,6 +51,17 @@ def test_front_matter_declares_a_docker_space_on_the_cmd_port():
     assert cmd[cmd.index("--address") + 1] == "0.0.0.0"
 
 
+def test_the_space_runs_hosted_mode():
+    """Visitors of the Space choose among configured entries and see no server path
+    (app/hosting.py); the same command serves locally with --hosted dropped."""
+    cmd = json.loads(dict(instructions())["CMD"])
+    assert "--hosted" in cmd
+    from igd.cli import build_parser
+
+    args = build_parser().parse_args(cmd[1:])
+    assert args.hosted and args.func.__name__ == "cmd_app"
+
+
 def test_the_image_runs_as_uid_1000():
     """Spaces run containers as uid 1000: the user is created before USER switches to it."""
     steps = instructions()
@@ -144,8 +155,11 @@ def test_the_built_image_serves_the_app(image):
         proc.wait(timeout=30)
     assert not serving(port), "the app still serves after its CMD was stopped"
     # The app itself, headless, in the built environment: the embedded default works.
+    # Hosted, as the CMD runs it: the sidebar's three select boxes and the two checkpoint choices.
     check = (f"from streamlit.testing.v1 import AppTest; at = AppTest.from_file({str(workdir / 'app' / 'streamlit_app.py')!r}, "
              "default_timeout=300); at.run(); assert not at.exception and not at.error, at.error; "
-             "assert len(at.selectbox) >= 2, 'no checkpoint choices'")
-    out = subprocess.run(["python", "-c", check], cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+             "assert not at.sidebar.text_input and len(at.sidebar.selectbox) == 3, 'not hosted'; "
+             "assert len(at.selectbox) >= 5, 'no checkpoint choices'")
+    out = subprocess.run(["python", "-c", check], cwd=workdir, env={**env, "IGD_HOSTED": "1"}, capture_output=True,
+                         text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]

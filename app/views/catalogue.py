@@ -24,7 +24,7 @@ pick = pick_checkpoint("Tokenizer and template of checkpoint", found, key="cat_c
 loaded = loaded_or_stop(pick, paths["data"])
 
 
-@st.cache_data(show_spinner="Counting tokens…")
+@st.cache_data(show_spinner="Counting tokens…", max_entries=8)
 def stats(data: str, checkpoint: str, train_on_valid: bool, unseen: str) -> dict:
     return dataset_stats(dataset, loaded.ck.tokenizer, loaded.ck.template, StatsConfig(train_on_valid, unseen))
 

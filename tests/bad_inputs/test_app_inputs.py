@@ -44,7 +44,7 @@ def world(tmp_path_factory) -> dict[str, Path]:
     w["empty_dir"] = root / "empty"
     w["empty_dir"].mkdir()
     w["bad_info"] = root / "bad-info"
-    w["bad_info"].mkdir()
+    shutil.copytree(data, w["bad_info"])
     (w["bad_info"] / "info.txt").write_text("a title without a tab\n")
     w["other_data"] = write_dataset(root / "other-fruits", users=30, seed=5)  # another item trie
     w["no_test"] = root / "no-test"
@@ -114,7 +114,7 @@ CASES = [
     Case("data-nul-byte", {"data": lambda w: "data\x00x"}, says=(r'"data\x00x" does not exist', "type the folder")),
     Case("data-missing", {"data": lambda w: str(w["root"] / "nowhere")}, says=("nowhere", "does not exist", "igd data movielens")),
     Case("data-not-a-dataset", {"data": path("empty_dir")}, says=(path("empty_dir"), "missing info.txt", "Fix:")),
-    Case("data-bad-info", {"data": path("bad_info")}, says=(path("bad_info"), "no TAB", "Fix:")),
+    Case("data-bad-info", {"data": path("bad_info")}, says=(path("bad_info"), "info.txt", "Fix:")),
     Case("data-backtick", {"data": lambda w: "/no/such `dir` **x** :red[y] $z$"},
          says=("/no/such `dir` **x** :red[y] $z$", "does not exist")),
     Case("data-huge-path", {"data": lambda w: "/" + "d" * 10_000}, says=("/" + "d" * 100, "not a usable path")),
@@ -128,8 +128,10 @@ CASES = [
     Case("models-missing", {"models": lambda w: str(w["root"] / "nowhere")}, says=("nowhere", "does not exist", "igd demo-models")),
     Case("models-without-checkpoints", {"models": path("empty_dir")}, says=(path("empty_dir"), "needs an SFT checkpoint", "igd train")),
     Case("models-corrupt-metadata", {"models": path("json_list")}, says=(path("json_list"), "could not be read", "retrain")),
-    Case("models-corrupt-weights", {"models": path("bad_weights")}, says=("Cannot use checkpoint", "pick another checkpoint")),
-    Case("models-bad-template", {"models": path("bad_template")}, says=("Cannot use checkpoint", "pick another checkpoint")),
+    Case("models-corrupt-weights", {"models": path("bad_weights")}, says=("Cannot use checkpoint", "Fix")),
+    Case("models-bad-template", {"models": path("bad_template")}, says=("Cannot use checkpoint", "template", "Fix")),
+    Case("models-root", {"models": lambda w: "/"}, kind="warning", says=("Searched only the first 2,000 folders",
+                                                                         "point the sidebar")),
     Case("models-on-catalogue", {"models": path("empty_dir")}, page=CATALOGUE, says=(path("empty_dir"), "No checkpoint", "igd train")),
     # the run store field
     Case("runs-empty", {"runs": lambda w: ""}, page=RUNS, says=("run store field is empty", "type a path")),
@@ -174,12 +176,13 @@ def rendered(at: AppTest) -> str:
 
 @pytest.fixture
 def restore_config():
-    """Hosted mode sets Streamlit's process-wide client.showErrorDetails: put it back."""
+    """Hosted mode sets Streamlit's process-wide client options: put them back."""
     from streamlit import config
 
-    before = config.get_option("client.showErrorDetails")
+    before = {o: config.get_option(o) for o in ("client.showErrorDetails", "client.toolbarMode")}
     yield
-    config.set_option("client.showErrorDetails", before)
+    for option, value in before.items():
+        config.set_option(option, value)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
