@@ -171,6 +171,41 @@ def test_stats_on_a_missing_directory(tmp_path, capsys):
     assert "nope: dataset directory does not exist" in err and "Fix:" in err
 
 
+# --- config errors under the option's name; listing versus writing stores -----------------
+
+@pytest.mark.parametrize("owner, field, option", [
+    ("TrainConfig", "learning_rate", "--lr"), ("DecodeConfig", "num_beams", "--beams"),
+    ("TinyConfig", "tiny.hidden_size", "--tiny-hidden"), ("LoraSettings", "lora.alpha", "--lora-alpha"),
+    ("DecodeConfig", "alpha", "--alpha"), ("ExperimentConfig", "batch_size", "--decode-batch-size"),
+    ("TrainConfig", "batch_size", "--batch-size"), ("ExperimentConfig", "betas", "--beta"),
+    ("EvalConfig", "max_users", "--max-users"),
+])
+def test_a_config_field_maps_to_its_option(owner, field, option):
+    from igd.cli_parser import option_for
+
+    assert option_for(owner, field) == option
+
+
+def test_a_config_error_is_one_line_naming_the_option_and_the_fix(tmp_path, capsys):
+    code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--beta", "1.5", "--db", ""])
+    err = capsys.readouterr().err
+    assert code == 2 and err == "igd train: error: --beta 1.5: out of range. Fix: pass a number in (0, 1]\n"
+
+
+def test_writers_reap_dead_runs_and_listing_does_not(tmp_path, capsys):
+    from igd.cli import _store
+    from igd.store import RunRecord, RunStore
+
+    store = RunStore(db := tmp_path / "runs.db")
+    run_id = store.start(RunRecord(kind="train", dataset="d", dataset_fingerprint="f", model="tiny", seed=0,
+                                   split="train"))
+    store.db["runs"].update(run_id, {"pid": 2**22 + 1})  # above pid_max: never a live process
+    assert main(["runs", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["status"] == "running (dead pid)"
+    assert store.runs()[0]["status"] == "running"
+    assert _store(argparse.Namespace(db=str(db))).runs()[0]["status"] == "failed"
+
+
 # --- igd app -------------------------------------------------------------------------------
 
 def _serving(port: int) -> bool:

@@ -87,10 +87,12 @@ def test_kill_9_during_evaluate_then_igd_runs(workdir, capsys):
     reader.join(timeout=5)
     assert victim.returncode == -signal.SIGKILL, f"not killed mid-decoding: {''.join(seen)[-2000:]}"
     capsys.readouterr()
-    assert main(["runs", "--db", db, "--json"]) == 0
+    assert main(["runs", "--db", db, "--json"]) == 0  # a listing never writes: it only says so
     [run] = json.loads(capsys.readouterr().out)
-    assert (run["kind"], run["status"], run["metrics"]) == ("eval", "failed", {})
-    assert RunStore(db).predictions(run["id"]) == []
+    assert (run["kind"], run["status"], run["metrics"]) == ("eval", "running (dead pid)", {})
+    store = RunStore(db)  # a writer (any igd train/evaluate/experiment) marks it failed
+    assert store.reap() == 1 and store.runs()[0]["status"] == "failed"
+    assert store.predictions(run["id"]) == []
 
 
 def test_experiment_shares_the_sft_checkpoint(workdir):

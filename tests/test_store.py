@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from igd.store import DIED, RunRecord, RunStore, StoreError, format_runs, summarize
+from igd.store import DEAD, DIED, RunRecord, RunStore, StoreError, format_runs, summarize
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -416,3 +416,64 @@ def test_an_unreaped_killed_child_counts_as_dead():
         assert not _pid_alive(child.pid)
     finally:
         child.wait()
+
+
+# --- listing never writes; bad files are StoreErrors naming the file and the fix -----------
+
+def _dead_pid() -> int:
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()  # exited and reaped: its pid is no longer a process
+    return exited.pid
+
+
+def test_readonly_reads_a_wal_store_without_creating_sidecars(tmp_path):
+    # A file: WAL mode and -wal/-shm sidecars are the subject.
+    writer = RunStore(path := tmp_path / "runs.db")
+    writer.complete(writer.start(record()), {"hr@10": 0.5})
+    writer.close()  # the last connection: -wal checkpointed and removed
+    before = path.read_bytes()
+    reader = RunStore(path, readonly=True)
+    assert reader.runs()[0]["metrics"] == {"hr@10": 0.5}
+    reader.close()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["runs.db"]
+
+
+def test_readonly_shows_a_dead_process_and_a_writer_reaps_it(store):
+    store.db["runs"].update(store.start(record()), {"pid": _dead_pid()})
+    reader = RunStore(store.path, readonly=True)
+    assert reader.runs()[0]["status"] == DEAD and store.runs()[0]["status"] == "running"
+    assert store.reap() == 1 and reader.runs()[0]["status"] == "failed"
+    reader.close()
+
+
+def test_a_lock_held_past_the_timeout_is_a_store_error(store):
+    store.db.execute("PRAGMA journal_mode = DELETE")  # rollback journal: an exclusive lock blocks readers
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    with pytest.raises(StoreError, match=r"runs.db: is locked by another process for more than 0.2 s.* Fix: wait"):
+        RunStore(store.path, readonly=True, timeout=0.2)
+    assert time.monotonic() - started < 5
+    holder.execute("ROLLBACK")
+    holder.close()
+
+
+def test_damaged_pages_are_a_store_error_and_left_untouched(tmp_path):
+    first = RunStore(path := tmp_path / "runs.db")
+    first.complete(first.start(record()), {"hr@10": 0.5})
+    first.close()
+    data = bytearray(path.read_bytes())
+    data[100:] = bytes(len(data) - 100)  # the header stays, every page is zeros
+    path.write_bytes(bytes(data))
+    for readonly in (True, False):
+        with pytest.raises(StoreError, match=r"runs.db: (is damaged|cannot be opened).* Fix: "):
+            RunStore(path, readonly=readonly)
+    assert path.read_bytes() == bytes(data)
+
+
+@pytest.mark.parametrize("where, match", [("folder", "is a folder"), ("missing/runs.db", "folder .* does not exist")])
+def test_a_store_path_that_cannot_be_a_store(tmp_path, where, match):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(StoreError, match=f"{match}.*Fix: "):
+        RunStore(tmp_path / where)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
