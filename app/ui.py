@@ -28,8 +28,6 @@ REPO = Path(__file__).resolve().parents[1]
 LOG = logging.getLogger("igd.app")
 
 
-
-
 class Field(NamedTuple):
     env: str  # where the operator (or `igd app --data/--models/--runs`) sets it
     label: str  # of the local text input
@@ -82,7 +80,9 @@ def fail(message: str) -> NoReturn:
     st.stop()
 
 
-def _raw_defaults() -> dict[str, str]:
+def _defaults() -> dict[str, str]:
+    """The three paths as configured: a local sidebar starts from them as given; hosted mode
+    reads each as a list of entries (`hosting.entries`)."""
     runs_db = (_default("IGD_RUNS_DB", "runs.db") if Path("runs.db").exists() or os.environ.get("IGD_RUNS_DB")
                else str(REPO / "models" / "runs.db"))
     return {"data": _default("IGD_DATA", "data/ml-100k"), "models": _default("IGD_MODELS", "models"), "runs": runs_db}
@@ -90,7 +90,7 @@ def _raw_defaults() -> dict[str, str]:
 
 def configured(key: str) -> list[Entry]:
     """The operator's entries for a sidebar field: hosted mode's only choices."""
-    return entries(_raw_defaults()[key])
+    return entries(_defaults()[key])
 
 
 def sidebar_paths() -> None:
@@ -108,13 +108,9 @@ def sidebar_paths() -> None:
                 saved[key] = st.selectbox(f.name.capitalize(), names, index=index, key=f"hosted_{key}")
             return
         st.markdown("**Paths**")
-        saved = st.session_state.setdefault("igd_paths", _local_defaults())
+        saved = st.session_state.setdefault("igd_paths", _defaults())
         for key, f in FIELDS.items():
             saved[key] = st.text_input(f.label, value=saved[key], key=f"path_{key}", max_chars=MAX_PATH).strip()
-
-
-def _local_defaults() -> dict[str, str]:
-    return _raw_defaults()  # as given: only hosted mode reads a list of entries from one variable
 
 
 def current_paths() -> dict[str, str]:
@@ -122,7 +118,7 @@ def current_paths() -> dict[str, str]:
     configured); the defaults when a page script runs without the entry script having drawn the
     sidebar in this session (a page run on its own)."""
     if not hosted():
-        return dict(st.session_state.setdefault("igd_paths", _local_defaults()))
+        return dict(st.session_state.setdefault("igd_paths", _defaults()))
     saved = st.session_state.get("igd_hosted", {})
     paths = {}
     for key in FIELDS:
