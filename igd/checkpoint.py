@@ -158,11 +158,13 @@ def _entries(folder: Path) -> tuple[list[str], list[str]]:
 
 
 def _legacy_owned(rel: str, is_link: bool) -> bool:
+    """Whether a pre-manifest checkpoint's file is one of igd's fixed layout (`_LEGACY`)."""
     top, _, rest = rel.partition("/")
-    patterns = _LEGACY.get(top, ())
     if is_link or top not in _LEGACY:
         return False
-    return not rest if patterns is None else ("/" not in rest and any(fnmatch.fnmatch(rest, p) for p in patterns))
+    if (patterns := _LEGACY[top]) is None:
+        return not rest
+    return "/" not in rest and any(fnmatch.fnmatch(rest, p) for p in patterns)
 
 
 def owned_files(out: Path) -> list[str]:
@@ -189,10 +191,10 @@ def owned_files(out: Path) -> list[str]:
     return sorted(owned & set(files))
 
 
-def check_output_dir(out: Path, overwrite: bool) -> None:
+def check_output_dir(out: Path, overwrite: bool) -> list[str]:
     """Refuse, before any training, an --out igd cannot write or must not replace: a path
     under a file, a file, a link, a folder of other files, a checkpoint without --overwrite,
-    or a checkpoint holding files igd did not write."""
+    or a checkpoint holding files igd did not write. Returns the files replacing it removes."""
     out = Path(out)
     if out.is_symlink():
         raise CheckpointError(out, "is a symbolic link", "pass the folder it points to, or a new path")
@@ -202,21 +204,21 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
             raise CheckpointError(out, f"{existing} is a file, not a folder", "choose an --out under a folder")
         if not os.access(existing, os.W_OK | os.X_OK):
             raise CheckpointError(out, f"cannot be created: {existing} is not writable", "choose another --out")
-        return
+        return []
     if not out.is_dir():
         raise CheckpointError(out, "is a file", "choose a new or empty folder for --out (nothing was changed)")
     if not os.access(out.absolute().parent, os.W_OK | os.X_OK):
         raise CheckpointError(out, f"cannot be replaced: {out.absolute().parent} is not writable",
                               "choose another --out")
     if not any(out.iterdir()):
-        return
+        return []
     if not (out / META).exists() and not (out / META).is_symlink():
         raise CheckpointError(out, "holds files and is not an igd checkpoint",
                               "choose a new or empty folder for --out (nothing was changed)")
     if not overwrite:
         raise CheckpointError(out, "already holds a checkpoint", "pass --overwrite to replace it, or choose "
                               "another --out")
-    owned_files(out)
+    return owned_files(out)
 
 
 def save_checkpoint(out: Path, model, tokenizer: Tokenizer, template: Template, meta: dict,
@@ -226,29 +228,32 @@ def save_checkpoint(out: Path, model, tokenizer: Tokenizer, template: Template, 
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    model.save_pretrained(tmp / "model")  # safetensors; only the adapter for a PEFT model
-    base = tokenizer.base if isinstance(tokenizer, CompactTokenizer) else tokenizer
-    base.save(tmp / "tokenizer")
-    if isinstance(tokenizer, CompactTokenizer):
-        (tmp / "vocab.json").write_text(json.dumps([int(i) for i in tokenizer.keep]))
-    record = {**meta, "template": asdict(template), "files": manifest(tmp)}
-    (tmp / META).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    try:
+        model.save_pretrained(tmp / "model")  # safetensors; only the adapter for a PEFT model
+        base = tokenizer.base if isinstance(tokenizer, CompactTokenizer) else tokenizer
+        base.save(tmp / "tokenizer")
+        if isinstance(tokenizer, CompactTokenizer):
+            (tmp / "vocab.json").write_text(json.dumps([int(i) for i in tokenizer.keep]))
+        record = {**meta, "template": asdict(template), "files": manifest(tmp)}
+        (tmp / META).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    except BaseException:  # a full disk, Ctrl-C: no half checkpoint left anywhere
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     try:  # again: --out may have changed during training
-        check_output_dir(out, overwrite)
+        owned = check_output_dir(out, overwrite)
     except CheckpointError as err:
         raise CheckpointError(out, f"{err.problem}; the new checkpoint is complete at {tmp}",
                               f"move it where you want it yourself, or {err.fix}") from None
-    _replace(out, tmp)
+    _replace(out, tmp, owned)
     return out
 
 
-def _replace(out: Path, tmp: Path) -> None:
+def _replace(out: Path, tmp: Path, owned: list[str]) -> None:
     """Rename `tmp` to `out`; an old checkpoint there is moved aside first and then only the
-    files igd wrote are deleted from it (anything that appeared meanwhile stays)."""
+    files igd wrote (`owned`) are deleted from it (anything that appeared meanwhile stays)."""
     if not out.exists():
         tmp.rename(out)
         return
-    owned = owned_files(out) if any(out.iterdir()) else []
     old = out.with_name(f".{out.name}.old{os.getpid()}")
     out.rename(old)
     tmp.rename(out)

@@ -253,7 +253,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     bl.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     bl.add_argument("--split", choices=("valid", "test"), default="test", help="split to evaluate")
     bl.add_argument("--max-users", type=_positive, default=None, help="evaluate this many users (evenly spread)")
-    bl.add_argument("--k", type=int, default=10, help="list length (as the LLM runs' beams)")
+    bl.add_argument("--k", type=_positive, default=10, help="list length (as the LLM runs' beams)")
     bl.add_argument("--train-on-valid", action="store_true",
                     help="datasets without train.csv: train on valid.csv, test on test.csv")
     bl.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
@@ -265,8 +265,8 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     dm.add_argument("--work", type=Path, default=Path(".igd-demo"),
                     help="every seed's checkpoints and the full store (default .igd-demo)")
     dm.add_argument("--seeds", type=_SEEDS, default="0,1,2", help="comma list of seeds; 0 is shipped (default 0,1,2)")
-    dm.add_argument("--max-users", type=int, default=2000, help="test users per evaluation (default 2000)")
-    dm.add_argument("--sweep-users", type=int, default=500, help="validation users of the alpha sweep")
+    dm.add_argument("--max-users", type=_positive, default=2000, help="test users per evaluation (default 2000)")
+    dm.add_argument("--sweep-users", type=_positive, default=500, help="validation users of the alpha sweep")
     dm.set_defaults(func=commands["demo-models"])
 
     ap = sub.add_parser("app", help="start the Streamlit app (Recommend, Runs, Catalogue)")

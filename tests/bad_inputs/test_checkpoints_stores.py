@@ -583,6 +583,21 @@ ARG_CASES = {
     "runs-train-method-unknown": (["runs", "--db", "{tmp}/runs.db", "--train-method", "IGD"], ["--train-method"]),
     "baseline-max-users-0": (["baseline", "--model", "sasrec", "--data", "{data}", "--max-users", "0"],
                              ["--max-users"]),
+    "baseline-k-0": (["baseline", "--model", "sasrec", "--data", "{data}", "--k", "0"], ["--k"]),
+    "demo-models-sweep-users-0": (["demo-models", "--data", "{data}", "--sweep-users", "0"], ["--sweep-users"]),
+    "demo-models-seeds-not-ints": (["demo-models", "--data", "{data}", "--seeds", "zero"], ["--seeds"]),
+    "evaluate-decoding-unknown": (["evaluate", "--checkpoint", "{ckpt}", "--data", "{data}", "--decoding", "beam"],
+                                  ["--decoding"]),
+    "recommend-history-unknown": (["recommend", "--checkpoint", "{ckpt}", "--data", "{data}", "--history", "durian"],
+                                  ["--history", "durian", "info.txt"]),
+    "experiment-alpha-list-not-numbers": (["experiment", "--data", "{data}", "--alpha", "0.1,high"], ["--alpha"]),
+    "experiment-decode-batch-size-0": (["experiment", "--data", "{data}", "--decode-batch-size", "0"],
+                                       ["--decode-batch-size"]),
+    "experiment-seed-negative": (["experiment", "--data", "{data}", "--seeds", "0,-1"], ["--seeds"]),
+    "train-patience-0": (["train", "--data", "{data}", "--out", "{tmp}/o", "--patience", "0"], ["--patience"]),
+    "train-lora-alpha-0": (["train", "--data", "{data}", "--out", "{tmp}/o", "--lora-alpha", "0"], ["--lora-alpha"]),
+    "train-out-under-a-file": (["train", "--data", "{data}", "--out", "{data}/info.txt/ckpt"],
+                               ["{data}/info.txt", "not a folder"]),
 }
 
 
@@ -612,3 +627,36 @@ def test_a_nonsensical_option_names_itself_and_the_fix(case, built, tmp_path, ca
     assert any(fix in err for fix in ("Fix:", "choose from")), err
     assert snapshot(tmp_path / "runs.db", built[1], built[2]) == before
     assert not (tmp_path / "o").exists()
+
+
+def test_a_file_added_to_out_during_training_is_kept_with_the_new_checkpoint(built, tmp_path):
+    """--overwrite was allowed when training started; a file that appears in --out meanwhile
+    makes the final swap refuse: --out as it was, the new checkpoint complete beside it."""
+    from igd.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+    shutil.copytree(built[2], out := tmp_path / "ckpt")
+    ck = load_checkpoint(out)
+    (out / "notes.txt").write_text("written while training ran")
+    before = snapshot(out)
+    with pytest.raises(CheckpointError, match=r"notes.txt.*complete at .*\.ckpt\.tmp\d+.* Fix: move it"):
+        save_checkpoint(out, ck.model, ck.tokenizer, ck.template, ck.meta, overwrite=True)
+    assert snapshot(out) == before
+    [kept] = [p for p in tmp_path.iterdir() if p.name.startswith(".ckpt.tmp")]
+    weights = "model/model.safetensors"
+    assert load_checkpoint(kept).meta["files"][weights] == ck.meta["files"][weights]  # the same model
+
+
+def test_a_failed_write_leaves_no_half_checkpoint(built, tmp_path):
+    from igd.checkpoint import load_checkpoint, save_checkpoint
+
+    ck = load_checkpoint(built[2])
+
+    class DiskFull:
+        def save_pretrained(self, folder):
+            Path(folder).mkdir()
+            (Path(folder) / "model.safetensors").write_bytes(b"half")
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        save_checkpoint(tmp_path / "ckpt", DiskFull(), ck.tokenizer, ck.template, ck.meta)
+    assert list(tmp_path.iterdir()) == []
