@@ -74,16 +74,11 @@ def _train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
 
 
 def _store(args: argparse.Namespace):
-    """The run store of a command that writes runs (None for --db ''), opened before any work:
-    migrated, in WAL mode, and the runs of processes that died marked failed (a listing never
-    writes, so writers reap)."""
+    """The run store of a command that writes runs (None for --db ''), opened before any work,
+    so a bad store is refused at once; writing opens migrate it, and starting a run reaps."""
     from igd.store import RunStore
 
-    if not args.db:
-        return None
-    store = RunStore(args.db)
-    store.reap()
-    return store
+    return RunStore(args.db) if args.db else None
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ run 'running' with no result at all; reap() then marks it 'failed'.
 Listing never writes: a store opened `readonly` (`igd runs`, the app) is neither migrated nor
 switched to WAL nor reaped, and shows a run whose process died as 'running (dead pid)'. Only
 the commands that write runs (train, evaluate, experiment, baseline) migrate, switch to WAL
-and reap. Opening and SQLite's errors: igd.store_file; schema and migration: igd.store_schema.
+(on open) and reap (when a run starts). Opening and SQLite's errors: igd.store_file; schema and migration: igd.store_schema.
 """
 
 from __future__ import annotations
@@ -175,6 +175,9 @@ class RunStore:
                    config=json.dumps(record.config, sort_keys=True, default=str),  # Path -> str
                    checkpoint=None if record.checkpoint is None else str(record.checkpoint))
         with self._write():
+            # Writers reap (a listing never writes): every command that stores runs, igd
+            # experiment included, marks the runs of dead processes failed before its own.
+            self._reap()
             if record.parent_run is not None:
                 self._status(record.parent_run, "parent_run")
             return self.db.table("runs").insert(row).last_pk
@@ -217,11 +220,13 @@ class RunStore:
     def reap(self) -> int:
         """Fail the running runs of THIS host whose process is gone; returns how many."""
         with self._write():
-            running = self.db.table("runs").rows_where("status = 'running'", select="id, status, pid, host")
-            dead = [r["id"] for r in running if process_gone(r)]
-            for run_id in dead:
-                self.db.table("runs").update(
-                    run_id, {"status": "failed", "error": DIED, "finished_at": _now()})
+            return self._reap()
+
+    def _reap(self) -> int:  # inside the caller's transaction
+        running = self.db.table("runs").rows_where("status = 'running'", select="id, status, pid, host")
+        dead = [r["id"] for r in running if process_gone(r)]
+        for run_id in dead:
+            self.db.table("runs").update(run_id, {"status": "failed", "error": DIED, "finished_at": _now()})
         return len(dead)
 
     @sqlite_errors

@@ -193,17 +193,16 @@ def test_a_config_error_is_one_line_naming_the_option_and_the_fix(tmp_path, caps
 
 
 def test_writers_reap_dead_runs_and_listing_does_not(tmp_path, capsys):
-    from igd.cli import _store
     from igd.store import RunRecord, RunStore
 
     store = RunStore(db := tmp_path / "runs.db")
-    run_id = store.start(RunRecord(kind="train", dataset="d", dataset_fingerprint="f", model="tiny", seed=0,
-                                   split="train"))
-    store.db["runs"].update(run_id, {"pid": 2**22 + 1})  # above pid_max: never a live process
+    record = RunRecord(kind="train", dataset="d", dataset_fingerprint="f", model="tiny", seed=0, split="train")
+    store.db["runs"].update(store.start(record), {"pid": 2**22 + 1})  # above pid_max: never a live process
     assert main(["runs", "--db", str(db), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["status"] == "running (dead pid)"
     assert store.runs()[0]["status"] == "running"
-    assert _store(argparse.Namespace(db=str(db))).runs()[0]["status"] == "failed"
+    store.start(record)  # the next run of any writer (train, evaluate, experiment, baseline)
+    assert [r["status"] for r in store.runs()] == ["failed", "running"]
 
 
 # --- igd app -------------------------------------------------------------------------------
