@@ -9,7 +9,8 @@ run 'running' with no result at all; reap() then marks it 'failed'.
 Listing never writes: a store opened `readonly` (`igd runs`, the app) is neither migrated nor
 switched to WAL nor reaped, and shows a run whose process died as 'running (dead pid)'. Only
 the commands that write runs (train, evaluate, experiment, baseline) migrate, switch to WAL
-(on open) and reap (when a run starts). Opening and SQLite's errors: igd.store_file; schema and migration: igd.store_schema.
+(on open) and reap (when a run starts). Opening and SQLite's errors: igd.store_file; schema
+and migration: igd.store_schema.
 """
 
 from __future__ import annotations
