@@ -22,7 +22,7 @@ sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 import torch  # noqa: E402
 
 from common import emit, ensure_data, environment  # noqa: E402
-from igd.compare import compare, load  # noqa: E402
+from igd.compare import compare_arms, load, preset_arms  # noqa: E402
 from igd.data import evenly_spaced, load_dataset  # noqa: E402
 
 TARGET_S, THREADS = 3.0, 2
@@ -36,10 +36,11 @@ def measure(models: Path, data: Path, users: int) -> dict[str, Any]:
     titles = dataset.catalogue.titles
     rows = evenly_spaced(list(dataset.split("test")), users + 1)
     histories = [[titles[i] for i in r.history] for r in rows]
-    compare(sft, igd, histories[0])  # warm-up
-    totals, per_method = [], {m: [] for m in ("bigrec", "d3", "igd")}
+    arms = preset_arms(("BIGRec", "D3", "IGD-Tuning + IGD-Decoding"), sft, igd, alpha=0.2)
+    compare_arms(arms, histories[0])  # warm-up
+    totals, per_method = [], {a.label: [] for a in arms}
     for history in histories[1:]:
-        result = compare(sft, igd, history, k=10, beams=10, alpha=0.2)
+        result = compare_arms(arms, history, k=10, beams=10)
         totals.append(result.seconds)
         for m, side in result.sides.items():
             per_method[m].append(side.seconds)

@@ -127,6 +127,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             raise ValueError(f"--history: {unknown[0]!r} is not in the catalogue. Fix: use exact titles from "
                              f"{Path(args.data) / 'info.txt'}")
         history = list(args.history)
+    if args.explain_title is not None and args.explain_title not in dataset.catalogue.title_to_ids:
+        raise ValueError(f"--explain-title {args.explain_title!r}: not a catalogue title. Fix: use an exact title "
+                         f"from {Path(args.data) / 'info.txt'}")
     ck = load_checkpoint(args.checkpoint)
     ig = checkpoint_trie(ck, dataset)
     prompt = prompt_ids(ck.tokenizer, ck.template, history)
@@ -134,11 +137,16 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     for i, rec in enumerate(recs, start=1):
         print(f"{i:>3}  {rec.score:9.4f}  {rec.title}")
     if args.explain and recs:
-        print(f"\ntoken path of #1 ({args.decoding}, alpha {cfg.effective_alpha:g}):")
+        title = args.explain_title or recs[0].title
+        which = "#1" if args.explain_title is None else repr(title)
+        print(f"\ntoken path of {which} ({args.decoding}, alpha {cfg.effective_alpha:g}):")
         print("  token                 log p      IG     IG~  weight  candidates")
-        for st in explain(ck.model, ig, prompt, recs[0].title, cfg.effective_alpha):
+        steps = explain(ck.model, ig, prompt, title, cfg.effective_alpha)
+        for st in steps:
             text = ck.tokenizer.decode([st.token_id]) or "<eos>"
             print(f"  {text!r:20} {st.logprob:7.3f} {st.ig:7.4f} {st.ig_norm:7.3f} {st.weight:7.3f}  {len(st.candidates)}")
+        # Eq. 3, 8: sum of w_d log p_d over len ** length penalty, the beam score of the title
+        print(f"  beam score {sum(st.score for st in steps) / len(steps) ** cfg.spec.length_penalty:.4f}")
     return 0
 
 

@@ -204,6 +204,8 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     rc.add_argument("--split", choices=("valid", "test"), default="test", help="split of --user-index")
     _decoding_options(rc)
     rc.add_argument("--explain", action="store_true", help="print the token path of the top item")
+    rc.add_argument("--explain-title", metavar="TITLE", default=None,
+                    help="with --explain: the path of this catalogue title instead (listed or not)")
     rc.set_defaults(func=commands["recommend"])
 
     ru = sub.add_parser("runs", help="list and compare stored runs")

@@ -1,9 +1,11 @@
-"""What the app shows, computed without Streamlit: a checked history, the BIGRec / D3 / IGD
-comparison side by side, a recommendation's token path, and the trie explorer.
+"""What the app shows, computed without Streamlit: a checked history, the arms' lists side by
+side, a recommendation's token path, readable tokens, and the trie explorer.
 
-BIGRec and D3 decode the SFT checkpoint (length penalty 1 and 0, Eq. 3); IGD decodes the
-IGD-tuned checkpoint (Eq. 6-7) with IGD-Decoding (Eq. 8-9). Each checkpoint builds its own
-prompt (its tokenizer and template), so the two checkpoints may even be different models.
+An arm is a checkpoint (SFT, Eq. 1, or IGD-tuned, Eq. 6-7), a decoding (BIGRec: length
+penalty 1; D3: 0, Eq. 3; IGD-Decoding: step weights 1 - alpha IG~, Eq. 8-9) and alpha, so
+IGD-Tuning and IGD-Decoding can be seen apart (the paper's ablation, `igd.config.VIEW_PRESETS`).
+Each checkpoint builds its own prompt (its tokenizer and template), so two checkpoints may even
+be different models. One item across arms and where two arms' beams part: `igd.arms_view`.
 """
 
 from __future__ import annotations
@@ -17,13 +19,12 @@ import numpy as np
 
 from igd.checkpoint import Checkpoint, load_checkpoint
 from igd.data import Catalogue, Dataset
+from igd.config import ARMS, DECODINGS, VIEW_PRESETS
 from igd.decode import DecodeConfig, Recommendation, explain, recommend_batch
 from igd.evaluate import checkpoint_trie
 from igd.info_gain import IGTrie
 from igd.templates import prompt_ids
 
-METHODS = ("bigrec", "d3", "igd")
-LABELS = {"bigrec": "BIGRec", "d3": "D3", "igd": "IGD"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,21 +86,58 @@ def fit_prompt(loaded: Loaded, history: Sequence[str]) -> tuple[list[int], int]:
     return prompt, dropped
 
 
+@dataclass(frozen=True, eq=False)
+class ViewArm:
+    """One column of the app: a checkpoint, a decoding of `igd.config.DECODINGS` and its alpha
+    (used only by decodings with step weights, Eq. 8-9), under a label a reader of the paper knows."""
+
+    label: str
+    loaded: Loaded
+    decoding: str
+    alpha: float = 0.0
+
+    def config(self, beams: int) -> DecodeConfig:
+        return DecodeConfig(self.decoding, alpha=self.alpha, num_beams=beams, batch_size=1)
+
+
+def preset_arms(labels: Sequence[str], sft: Loaded, igd: Loaded, alpha: float = 0.2) -> tuple[ViewArm, ...]:
+    """The presets `labels` (keys of `igd.config.VIEW_PRESETS`) as arms: an arm trained with
+    `sft` decodes the SFT checkpoint, any other the IGD-tuned one (Eq. 6-7)."""
+    arms = []
+    for label in labels:
+        if label not in VIEW_PRESETS:
+            raise ValueError(f"unknown preset {label!r}: choose from {', '.join(VIEW_PRESETS)}")
+        arm = ARMS[VIEW_PRESETS[label]]
+        arms.append(ViewArm(label, sft if arm.train == "sft" else igd, arm.decoding, alpha))
+    return tuple(arms)
+
+
 @dataclass(frozen=True)
 class Side:
-    """One method's list, with the prompt and model that made it (for the path view)."""
+    """One arm's list, with the prompt that made it (for the path and cross-arm views)."""
 
-    method: str
-    alpha: float
+    arm: ViewArm
     recs: tuple[Recommendation, ...]
     seconds: float
     prompt: tuple[int, ...]
-    loaded: Loaded
+
+    @property
+    def loaded(self) -> Loaded:
+        return self.arm.loaded
+
+    @property
+    def alpha(self) -> float:
+        """The alpha the decoding applied (0 for decodings without step weights)."""
+        return DecodeConfig(self.arm.decoding, alpha=self.arm.alpha).effective_alpha
+
+    @property
+    def length_penalty(self) -> float:
+        return DECODINGS[self.arm.decoding].length_penalty
 
 
 @dataclass(frozen=True)
 class Comparison:
-    sides: dict[str, Side]
+    sides: dict[str, Side]  # arm label -> its side, in the order asked
     k: int
     notes: tuple[str, ...]
     hidden: frozenset[str] = frozenset()  # titles left out of the lists (the history, on request)
@@ -108,47 +146,95 @@ class Comparison:
     def seconds(self) -> float:
         return sum(s.seconds for s in self.sides.values())
 
-    def top(self, method: str) -> list[Recommendation]:
-        return [r for r in self.sides[method].recs if r.title not in self.hidden][:self.k]
+    def top(self, label: str) -> list[Recommendation]:
+        return [r for r in self.sides[label].recs if r.title not in self.hidden][:self.k]
+
+    def rank(self, label: str, title: str) -> int | None:
+        """1-based rank of `title` in the arm's top K; None when it is not there."""
+        return next((i for i, r in enumerate(self.top(label), 1) if r.title == title), None)
 
     def differing(self) -> set[str]:
-        """Titles in some top-K list but not in all three."""
+        """Titles in some arm's top-K list but not in every arm's."""
         sets = [{r.title for r in self.top(m)} for m in self.sides]
         return set.union(*sets) - set.intersection(*sets)
 
 
-def compare(sft: Loaded, igd: Loaded, history: Sequence[str], k: int = 10, beams: int = 10,
-            alpha: float = 0.2, hide_history: bool = False) -> Comparison:
-    """BIGRec and D3 on the SFT checkpoint, IGD (alpha) on the IGD-tuned one. The paper's
-    evaluation keeps items of the history in the lists; `hide_history` leaves them out (the
-    lists may then be shorter than K: raise the beams)."""
+def compare_arms(arms: Sequence[ViewArm], history: Sequence[str], k: int = 10, beams: int = 10,
+                 hide_history: bool = False) -> Comparison:
+    """Each arm's top K for `history`, keyed by the arm's label. The paper's evaluation keeps
+    items of the history in the lists; `hide_history` leaves them out (the lists may then be
+    shorter than K: raise the beams)."""
     if not history:
         raise ValueError("the history is empty: add at least one item (the models were never "
                          "trained on an empty history)")
     if not 1 <= k <= beams:
         raise ValueError(f"K={k}: must be between 1 and the number of beams ({beams})")
+    labels = [a.label for a in arms]
+    if not arms or len(set(labels)) < len(labels):
+        raise ValueError(f"arms {labels}: give at least one arm, each label once")
     sides, cut = {}, {}
-    for method, loaded in (("bigrec", sft), ("d3", sft), ("igd", igd)):
-        prompt, dropped = fit_prompt(loaded, history)
+    for arm in arms:
+        prompt, dropped = fit_prompt(arm.loaded, history)
         if dropped:
-            cut.setdefault((dropped, loaded.max_length), []).append(LABELS[method])
-        cfg = DecodeConfig(method, alpha=alpha if method == "igd" else 0.0, num_beams=beams, batch_size=1)
+            cut.setdefault((dropped, arm.loaded.max_length), []).append(arm.label)
+        cfg = arm.config(beams)
         t0 = time.perf_counter()
-        [recs], _ = recommend_batch(loaded.ck.model, loaded.ig, [prompt], cfg, loaded.ck.tokenizer.pad_token_id)
-        sides[method] = Side(method, cfg.effective_alpha, tuple(recs), time.perf_counter() - t0,
-                             tuple(prompt), loaded)
+        [recs], _ = recommend_batch(arm.loaded.ck.model, arm.loaded.ig, [prompt], cfg,
+                                    arm.loaded.ck.tokenizer.pad_token_id)
+        sides[arm.label] = Side(arm, tuple(recs), time.perf_counter() - t0, tuple(prompt))
     hidden = frozenset(history) if hide_history else frozenset()
-    notes = tuple(f"{', '.join(methods)}: the {n} oldest item(s) dropped to fit the checkpoint's "
-                  f"max_length of {length} tokens (as training did)." for (n, length), methods in cut.items())
+    notes = tuple(f"{', '.join(names)}: the {n} oldest item(s) dropped to fit the checkpoint's "
+                  f"max_length of {length} tokens (as training did)." for (n, length), names in cut.items())
     return Comparison(sides, k, notes, hidden)
 
 
+TOKEN_LEGEND = ("Tokens as text: · a space, ⏎ a newline (every title ends with one), ⇥ a tab, <eos> the "
+                "end of the title; ‹e6 9d› the bytes of a token that holds part of a character (byte-level "
+                "BPE splits some characters over two tokens).")
+
+
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-level alphabet (bytes_to_unicode) inverted: the piece 'ĠL' is the bytes b' L'."""
+    keep = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars, n = list(keep), 0
+    for b in range(256):
+        if b not in keep:
+            keep.append(b)
+            chars.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(keep, chars)}
+
+
+BYTE_DECODER = _byte_decoder()
+
+
+def _token_bytes(tokenizer, token_id: int) -> bytes | None:
+    """The bytes a byte-level BPE token stands for; None when the tokenizer is no such thing."""
+    if hasattr(tokenizer, "to_base"):  # a compact vocabulary: ask the real tokenizer
+        base = tokenizer.to_base([token_id])
+        return _token_bytes(tokenizer.base, base[0]) if base else None
+    piece = tokenizer.backend.id_to_token(token_id) if hasattr(tokenizer, "backend") else None
+    if piece is None or any(c not in BYTE_DECODER for c in piece):
+        return None
+    return bytes(BYTE_DECODER[c] for c in piece)
+
+
 def token_text(loaded: Loaded, token_id: int) -> str:
-    """A readable token: EOS as <eos>, a newline as ⏎, spaces kept visible (·)."""
+    """A readable token (TOKEN_LEGEND): decoded text, never a byte-level piece such as 'ĠL';
+    EOS as <eos>; space, newline and tab made visible (·, ⏎, ⇥); a token holding part of a
+    multi-byte character as its bytes (‹e6 9d›), since alone it decodes to U+FFFD."""
     if token_id == loaded.ig.eos_token_id:
         return "<eos>"
-    text = loaded.ck.tokenizer.decode([token_id])
-    return text.replace("\n", "⏎").replace(" ", "·") or f"<{token_id}>"
+    tok = loaded.ck.tokenizer
+    text = tok.decode([token_id])
+    if not text or "\ufffd" in text:
+        raw = _token_bytes(tok, token_id)
+        if raw is None:
+            return text or f"<{token_id}>"
+        text = raw.decode("utf-8", errors="replace")
+        if "\ufffd" in text:
+            return "‹" + " ".join(f"{b:02x}" for b in raw) + "›"
+    return text.replace("\n", "⏎").replace("\t", "⇥").replace(" ", "·")
 
 
 def path_rows(side: Side, title: str) -> tuple[list[dict], list[dict]]:

@@ -131,6 +131,15 @@ def arm_of(train_method: str | None, decoding: str | None, weighting: str | None
     return None
 
 
+# The app's columns: the arms of the paper's ablation (Tables 2-3) under the names its columns
+# carry (label -> arm); the arm's training method picks the checkpoint (SFT or IGD-tuned).
+VIEW_PRESETS: dict[str, str] = {
+    ARMS["bigrec"].label: "bigrec", ARMS["d3"].label: "d3", "D3 + IGD-Decoding": "igd_d",
+    "IGD-Tuning (D3 decoding)": "igd_t", "IGD-Tuning + IGD-Decoding": "igd", ARMS["bigrec_igd"].label: "bigrec_igd"}
+DEFAULT_VIEW = ("BIGRec", "D3", "D3 + IGD-Decoding", "IGD-Tuning + IGD-Decoding")  # Table 3's ablation
+VIEW_ARMS_MIN, VIEW_ARMS_MAX = 2, 5
+
+
 UNSEEN_POLICIES = ("generable", "excluded")  # items never a training target (README)
 STYLES = ("plain", "quoted")  # target text: `title\n` (IGD) or `"title"\n` (D3/BIGRec)
 PREAMBLES = ("alpaca", "short", "official")  # prompt text (templates.py)
@@ -176,8 +185,6 @@ class LoraSettings:
         check_at_least(self, "alpha", 1, prefix="lora")
         if not (is_number(self.dropout) and 0 <= self.dropout < 1):  # False for NaN too
             raise ConfigError("lora.dropout", self.dropout, "out of range", "pass a value in [0, 1)", "LoraSettings")
-
-
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from fruits import TINY, TITLES, write_dataset
 from igd.cli import main
 from igd.compare import load
+from igd.config import DEFAULT_VIEW
 from igd.data import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,25 +63,28 @@ def recommend(at: AppTest, history: list[str] | None = None, paste: str = "") ->
     return at
 
 
-def test_side_by_side_shows_three_lists(monkeypatch, fruit):
+def test_side_by_side_shows_one_list_per_arm(monkeypatch, fruit):
     at = app(monkeypatch, fruit)
     at.slider(key="k").set_value(5).run()
     recommend(at, ["kiwi", "lime"])
-    lists = at.table[:3]
-    assert [h.value for h in at.subheader][:3] == ["BIGRec", "D3", "IGD, α=0.2"]
+    lists = at.table[:4]
+    assert [h.value for h in at.subheader][:4] == list(DEFAULT_VIEW)  # the presets' own words
     for table in lists:
         titles = list(table.value["title"])
         assert len(titles) == 5 == len(set(titles)) and set(titles) <= set(TITLES)
-    flagged = set().union(*[set(t.value["title"][t.value[""] == "≠"]) for t in lists])
+    flagged = set().union(*[set(t.value["title"][t.value[""].str.contains("≠")]) for t in lists])
     every = [set(t.value["title"]) for t in lists]
     assert flagged == set.union(*every) - set.intersection(*every)
-    assert "Three-way latency" in texts(at.caption)
+    assert {"kiwi", "lime"} & set().union(*every) == set().union(
+        *[set(t.value["title"][t.value[""].str.contains("⟲")]) for t in lists])  # history items marked
+    assert "Latency of the 4 arms" in texts(at.caption)
+    assert at.get("download_button")
 
 
 def test_path_view_ig_equals_igd(monkeypatch, fruit):
     at = recommend(app(monkeypatch, fruit), ["kiwi", "lime"])
-    igd_list = list(at.table[2].value["title"])
-    at.selectbox(key="path_method").set_value("igd")
+    igd_list = list(at.table[3].value["title"])
+    at.selectbox(key="path_method").set_value("IGD-Tuning + IGD-Decoding")
     at.selectbox(key="path_title").set_value(igd_list[1]).run()
     path = at.dataframe[0].value
     ckpt = next(p.parent for p in fruit["models"].rglob("igd_checkpoint.json") if "igd-" in p.parent.name)
@@ -88,6 +92,71 @@ def test_path_view_ig_equals_igd(monkeypatch, fruit):
     np.testing.assert_allclose(path["ig"].to_numpy(), igs, rtol=0, atol=1e-12)
     assert list(path["zero_ig"]) == [g == 0 for g in igs]
     assert "beam score" in texts(at.caption)
+
+
+def comparison_of(at: AppTest):
+    return at.session_state["comparison"]["result"]
+
+
+def test_alpha_0_on_the_sft_checkpoint_equals_d3_on_the_page(monkeypatch, fruit):
+    at = app(monkeypatch, fruit)
+    at.slider(key="alpha").set_value(0.0)
+    at.multiselect(key="arms").set_value(["D3", "D3 + IGD-Decoding"])
+    recommend(at, ["kiwi", "lime"])
+    d3, igd_d = at.table[0].value, at.table[1].value
+    assert [h.value for h in at.subheader][:2] == ["D3", "D3 + IGD-Decoding"]
+    assert list(d3["title"]) == list(igd_d["title"]) and list(d3["score"]) == list(igd_d["score"])
+    result = comparison_of(at)
+    assert [r.score for r in result.top("D3")] == [r.score for r in result.top("D3 + IGD-Decoding")]
+
+
+def test_item_across_arms_on_the_page_matches_the_core(monkeypatch, fruit):
+    from igd.arms_view import item_across_arms
+
+    at = app(monkeypatch, fruit)
+    at.radio(key="history_mode").set_value("A real test user").run()
+    at.number_input(key="user_index").set_value(1).run()
+    at.button(key="recommend").click().run()
+    dataset = load_dataset(fruit["data"])
+    truth = dataset.catalogue.titles[dataset.split("test")[1].target]
+    assert at.selectbox(key="item_title").value == truth  # the ground truth first
+    shown = at.dataframe[1].value
+    rows = item_across_arms(comparison_of(at), truth)
+    assert list(shown["arm"]) == [r.arm for r in rows] == list(DEFAULT_VIEW)
+    assert [str(x) for x in shown["rank"]] == [str(r.rank) if r.rank else "not in top 10" for r in rows]
+    assert list(shown["shift"]) == [r.shift for r in rows]
+    np.testing.assert_allclose(shown["beam score"].to_numpy(), [r.score for r in rows], atol=1e-9)
+    assert list(shown["tokens"]) == [" | ".join(p["token"] for p in r.path) for r in rows]
+
+
+def test_divergence_on_the_page_matches_the_core(monkeypatch, fruit):
+    from igd.arms_view import divergence
+
+    at = recommend(app(monkeypatch, fruit), ["kiwi", "lime"])
+    result = comparison_of(at)
+    pairs = [(a, b) for a in result.sides for b in result.sides if a != b]
+    a, b = next(((a, b) for a, b in pairs if result.top(a)[0].title != result.top(b)[0].title), pairs[0])
+    at.selectbox(key="part_a").set_value(a)
+    at.selectbox(key="part_b").set_value(b).run()
+    assert not at.exception
+    d = divergence(result, a, b)
+    if d.step is None:  # every arm agrees on the top title: said, not drawn
+        assert "never part" in texts(at.info)
+        return
+    ta, tb = result.top(a)[0].token_ids, result.top(b)[0].token_ids
+    first = next(i for i, (x, y) in enumerate(zip(ta, tb)) if x != y)
+    assert d.step == first + 1
+    assert f"**Step {d.step}**" in "\n".join(m.value for m in at.markdown)
+    table = at.dataframe[-1].value
+    assert list(table["token"]) == [r["token"] for r in d.candidates]
+    np.testing.assert_allclose(table["w·log p (A)"].to_numpy(), [r["score_a"] for r in d.candidates])
+
+
+def test_stale_lists_are_not_shown_under_changed_inputs(monkeypatch, fruit):
+    at = recommend(app(monkeypatch, fruit), ["kiwi", "lime"])
+    assert len(at.table) == 4
+    at.slider(key="k").set_value(3).run()
+    assert len(at.table) == 0 and "inputs changed" in texts(at.info)
 
 
 def test_a_real_test_user_shows_the_ground_truth(monkeypatch, fruit):
@@ -110,7 +179,7 @@ def test_a_real_test_user_shows_the_ground_truth(monkeypatch, fruit):
 def test_bad_histories_are_explained(monkeypatch, fruit, paste, message):
     at = recommend(app(monkeypatch, fruit), [], paste)
     assert message in texts(at.info)
-    assert len(at.table) == 3  # and still recommended
+    assert len(at.table) == len(DEFAULT_VIEW)  # and still recommended
 
 
 def test_an_empty_history_is_a_message(monkeypatch, fruit):
@@ -173,7 +242,7 @@ def test_hosted_mode_offers_only_the_configured_entries(monkeypatch, fruit, rest
     at.selectbox(key="hosted_data").set_value("fruits")
     assert restore_config.get_option("client.showErrorDetails") == "none"
     recommend(at, ["kiwi", "lime"])
-    assert len(at.table) == 3
+    assert len(at.table) == len(DEFAULT_VIEW)
     at.selectbox(key="hosted_data").set_value("other-hosted").run()  # the checkpoints' other dataset
     assert not at.exception
     assert 'with dataset "other-hosted" on this server' in texts(at.error)
@@ -189,7 +258,7 @@ def test_hosted_mode_a_bug_shows_no_traceback(monkeypatch, fruit, restore_config
     def bug(*args, **kwargs):
         raise RuntimeError(f"a bug that names {fruit['root']}")
 
-    monkeypatch.setattr(igd.compare, "compare", bug)  # the page imports it on every run
+    monkeypatch.setattr(igd.compare, "compare_arms", bug)  # the page imports it on every run
     at = AppTest.from_file(APP, default_timeout=300)
     for key, env in (("data", "IGD_DATA"), ("models", "IGD_MODELS"), ("runs", "IGD_RUNS_DB")):
         monkeypatch.setenv(env, str(fruit[key]))
@@ -209,7 +278,7 @@ def test_a_huge_paste_is_a_short_message(monkeypatch, fruit, restore_config):
     recommend(at, [], "kiwi\nlime\n" + "x" * 20_000_000)
     (note,) = at.info
     assert "1 title(s) not in the catalogue were skipped" in texts([note]) and len(note.value) < 400
-    assert len(at.table) == 3  # kiwi and lime still recommended from
+    assert len(at.table) == len(DEFAULT_VIEW)  # kiwi and lime still recommended from
 
 
 def test_a_backtick_in_a_path_formats_nothing(monkeypatch, fruit):
@@ -272,8 +341,8 @@ def demo_paths():
 
 def test_demo_models_recommend_and_path_view(monkeypatch, demo_paths):
     at = recommend(app(monkeypatch, demo_paths), ["Star Wars (1977)", "Fargo (1996)", "Toy Story (1995)"])
-    assert [len(t.value) for t in at.table] == [10, 10, 10]
-    title = at.table[2].value["title"][0]
+    assert [len(t.value) for t in at.table] == [10] * len(DEFAULT_VIEW)
+    title = at.table[-1].value["title"][0]  # IGD-Tuning + IGD-Decoding, the path view's default
     _, igs = load(DEMO / "demo-igd-beta0.2", load_dataset(ML)).ig.path(title)
     np.testing.assert_allclose(at.dataframe[0].value["ig"].to_numpy(), igs, atol=1e-12)
     for page in ("views/runs.py", "views/catalogue.py"):

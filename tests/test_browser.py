@@ -126,12 +126,12 @@ def test_recommend_page(server, page):
     for title in ("Star Wars (1977)", "Fargo (1996)", "Toy Story (1995)"):
         add_to_history(page, title)
     page.get_by_role("button", name="Recommend").click()
-    see(page, "Three-way latency")
+    see(page, "Latency of the 4 arms")
     page.get_by_text("Token path").first.wait_for()
     assert page.get_by_text("For the history Star Wars (1977), Fargo (1996), Toy Story (1995)").count() == 1
-    for name in ("BIGRec", "D3", "IGD, α=0.2"):
+    for name in ("BIGRec", "D3", "D3 + IGD-Decoding", "IGD-Tuning + IGD-Decoding"):  # the default columns
         assert page.get_by_role("heading", name=name, exact=True).count() == 1
-    page.locator('[data-testid="stTable"]').nth(2).wait_for()  # three lists
+    page.locator('[data-testid="stTable"]').nth(3).wait_for()  # four lists
     page.locator('[data-testid="stDataFrame"]').first.wait_for()  # the path table
     page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for()
     shoot(page, "recommend")
@@ -214,7 +214,7 @@ def test_hosted_30_mb_paste_is_a_short_message(hosted_server, page):
     box.evaluate(PASTE, {"prefix": "Star Wars (1977)\n", "n": 90_000})  # under max_chars: sent, echo cut
     box.press("Control+Enter")
     page.get_by_role("button", name="Recommend").click()
-    see(page, "Three-way latency")
+    see(page, "Latency of the 4 arms")
     page.locator('[data-testid="stTable"]').nth(2).wait_for()
     assert any("not in the catalogue were skipped" in text for text in alerts(page))
     assert all(len(text) < 400 for text in alerts(page)), alerts(page)

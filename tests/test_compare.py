@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from igd.checkpoint import Checkpoint
-from igd.compare import History, Loaded, check_history, common_node, compare, explore, fit_prompt, path_rows
+from igd.arms_view import divergence, first_difference, item_across_arms, topk_divergence
+from igd.compare import (History, Loaded, ViewArm, check_history, common_node, compare_arms, explore, fit_prompt,
+                         path_rows, preset_arms, token_text)
+from igd.config import DEFAULT_VIEW, VIEW_PRESETS
 from igd.data import Catalogue
 from igd.info_gain import build_ig_trie
 from igd.models import CompactTokenizer, TinyConfig, build_tiny
@@ -67,24 +70,55 @@ def test_fit_prompt_drops_the_oldest_items_to_fit_max_length(sft):
     assert dropped == 2 and prompt == TOK.encode(TEMPLATE.prompt(["cc"]))
 
 
+THREE = ("BIGRec", "D3", "IGD-Tuning + IGD-Decoding")  # the app's former fixed columns
+
+
+def compare(sft, igd, history, k=10, beams=10, alpha=0.2, hide_history=False, labels=THREE):
+    return compare_arms(preset_arms(labels, sft, igd, alpha), history, k=k, beams=beams, hide_history=hide_history)
+
+
 def test_compare_says_once_when_the_history_is_cut_to_fit(sft, igd):
     short = loaded(0, max_length=len(TOK.encode(TEMPLATE.prompt(["cc"]))) + int(sft.ig.trie.lengths.max()))
     c = compare(short, short, ["ab", "ba", "cc"], k=3, beams=3)
-    assert c.notes == ("BIGRec, D3, IGD: the 2 oldest item(s) dropped to fit the checkpoint's max_length "
-                       f"of {short.max_length} tokens (as training did).",)
+    assert c.notes == ("BIGRec, D3, IGD-Tuning + IGD-Decoding: the 2 oldest item(s) dropped to fit the "
+                       f"checkpoint's max_length of {short.max_length} tokens (as training did).",)
 
 
-def test_compare_gives_three_lists_of_k_distinct_catalogue_items(sft, igd):
+def test_compare_gives_one_list_of_k_distinct_catalogue_items_per_arm(sft, igd):
     c = compare(sft, igd, ["ab", "ba"], k=5, beams=8, alpha=0.5)
-    assert list(c.sides) == ["bigrec", "d3", "igd"]
+    assert list(c.sides) == list(THREE)
     for m in c.sides:
         titles = [r.title for r in c.top(m)]
         assert len(titles) == 5 == len(set(titles)) and set(titles) <= set(TITLES)
-    assert c.sides["igd"].alpha == 0.5 and c.sides["d3"].alpha == 0.0
-    assert c.sides["igd"].loaded is igd and c.sides["bigrec"].loaded is sft
+    assert c.sides[THREE[2]].alpha == 0.5 and c.sides["D3"].alpha == 0.0
+    assert c.sides[THREE[2]].loaded is igd and c.sides["BIGRec"].loaded is sft
     tops = [{r.title for r in c.top(m)} for m in c.sides]
     assert c.differing() == set.union(*tops) - set.intersection(*tops)
     assert c.seconds > 0
+
+
+def test_presets_are_the_papers_ablation_on_the_right_checkpoints(sft, igd):
+    arms = {a.label: a for a in preset_arms(list(VIEW_PRESETS), sft, igd, alpha=0.3)}
+    assert {k: (a.loaded is sft, a.decoding) for k, a in arms.items()} == {
+        "BIGRec": (True, "bigrec"), "D3": (True, "d3"), "D3 + IGD-Decoding": (True, "igd"),
+        "IGD-Tuning (D3 decoding)": (False, "d3"), "IGD-Tuning + IGD-Decoding": (False, "igd"),
+        "BIGRec + IGD": (False, "bigrec_igd")}
+    assert set(DEFAULT_VIEW) <= set(VIEW_PRESETS)
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset_arms(["IGD"], sft, igd)
+
+
+def test_alpha_0_on_the_sft_checkpoint_is_d3_exactly(sft, igd):
+    """Eq. 8 with alpha = 0: every weight is 1, so IGD-Decoding is D3, titles and scores alike."""
+    c = compare(sft, igd, ["ab", "ba"], k=8, beams=8, alpha=0.0, labels=("D3", "D3 + IGD-Decoding"))
+    assert c.top("D3") == c.top("D3 + IGD-Decoding")  # same titles, token ids and float scores
+    assert [r.score for r in c.top("D3")] == [r.score for r in c.top("D3 + IGD-Decoding")]
+
+
+def test_arms_need_distinct_labels(sft):
+    arm = ViewArm("D3", sft, "d3")
+    with pytest.raises(ValueError, match="each label once"):
+        compare_arms([arm, arm], ["ab"], k=3, beams=3)
 
 
 def test_hide_history_leaves_history_items_out(sft, igd):
@@ -104,7 +138,7 @@ def test_compare_refuses_bad_requests(sft, igd, kwargs, message):
         compare(sft, igd, **kwargs)
 
 
-@pytest.mark.parametrize("method", ["d3", "igd"])
+@pytest.mark.parametrize("method", ["D3", "IGD-Tuning + IGD-Decoding"])
 def test_path_rows_carry_igd_ig_and_sum_to_the_beam_score(sft, igd, method):
     c = compare(sft, igd, ["ab", "ba"], k=5, beams=8, alpha=0.5)
     rec = c.top(method)[0]
@@ -117,6 +151,80 @@ def test_path_rows_carry_igd_ig_and_sum_to_the_beam_score(sft, igd, method):
     for r in path:  # each step's candidates: exactly one chosen, the path's token
         chosen = [c for c in candidates if c["step"] == r["step"] and c["chosen"]]
         assert len(chosen) == 1 and chosen[0]["token"] == r["token"]
+
+
+ALL = tuple(VIEW_PRESETS)
+
+
+def test_item_across_arms_ranks_scores_and_shifts(sft, igd):
+    c = compare(sft, igd, ["ab", "ba"], k=3, beams=8, alpha=0.5, labels=ALL)
+    for title in {r.title for arm in ALL for r in c.top(arm)} | {"cc"}:
+        rows = item_across_arms(c, title)
+        assert [r.arm for r in rows] == list(ALL) and rows[0].shift == ""
+        for row in rows:
+            listed = {r.title: (i, r.score) for i, r in enumerate(c.top(row.arm), 1)}
+            assert row.rank == (listed[title][0] if title in listed else None)
+            if title in listed:  # the force-scored path gives the beam's own score
+                assert row.score == pytest.approx(listed[title][1], abs=1e-4)
+            assert [p["token_id"] for p in row.path] == sft.ig.path(title)[0].tolist()
+            ref = rows[0].rank
+            expected = ("=" if row.rank == ref else f"↑{ref - row.rank}" if row.rank < ref else f"↓{row.rank - ref}"
+                        ) if ref and row.rank else "new in top K" if row.rank else "left top K" if ref else ""
+            assert row.shift == ("" if row is rows[0] else expected)
+    with pytest.raises(ValueError, match="not on the item trie"):
+        item_across_arms(c, "zz")
+
+
+def test_bigrec_scores_are_length_normalised(sft, igd):
+    c = compare(sft, igd, ["ab"], k=3, beams=8, labels=("BIGRec", "D3"))
+    bigrec, d3 = item_across_arms(c, "abc")  # 'abc\n' + EOS: 5 tokens
+    assert bigrec.score == pytest.approx(d3.score / 5, abs=1e-6)
+
+
+def test_divergence_step_is_the_first_differing_token_of_the_top1_paths(sft, igd):
+    """Tiny random models with a strong alpha: find arms whose top-1 titles differ, then check
+    the step, the candidates (the common prefix's children) and Eq. 8-9 at that step."""
+    seen = 0
+    for history in (["ab", "ba"], ["cc"], ["dd", "c"], ["abc"], ["ba", "da", "db"]):
+        if seen >= 3:  # a few parted pairs suffice; each costs forward passes
+            break
+        c = compare(sft, igd, history, k=5, beams=8, alpha=1.0, labels=ALL)
+        for a, b in [(x, y) for x in ALL for y in ALL if x < y]:
+            ta, tb = c.top(a)[0].token_ids, c.top(b)[0].token_ids
+            d = divergence(c, a, b)
+            assert d.topk_step == topk_divergence(c, a, b)
+            if ta == tb:
+                assert d.step is None and d.candidates == ()
+                continue
+            seen += 1
+            at = first_difference(ta, tb)
+            assert d.step == at + 1 and ta[:at] == tb[:at] and ta[at] != tb[at]
+            assert d.chosen == (token_text(sft, ta[at]), token_text(sft, tb[at]))
+            node = sft.ig.trie.walk(np.array([ta[:at]]))[0] if at else 0
+            assert sorted(r["token_id"] for r in d.candidates) == sorted(sft.ig.trie.children(np.array([node]))[1])
+            for arm, s in ((a, "_a"), (b, "_b")):  # log p and weight as explain gives them on the top-1 path
+                top = c.top(arm)[0]
+                step = path_rows(c.sides[arm], top.title)[0][at]
+                row = next(r for r in d.candidates if r["token_id"] == top.token_ids[at])
+                assert row[f"log_p{s}"] == pytest.approx(step["log_p"], abs=1e-5)
+                assert row[f"weight{s}"] == pytest.approx(step["weight"], abs=1e-9)
+                assert row[f"score{s}"] == pytest.approx(row[f"weight{s}"] * row[f"log_p{s}"])
+                assert sorted(r[f"order{s}"] for r in d.candidates) == list(range(1, len(d.candidates) + 1))
+    assert seen > 0
+
+
+def test_topk_divergence_compares_prefix_sets():
+    from types import SimpleNamespace as N
+
+    from igd.decode import Recommendation
+
+    lists = {"a": [Recommendation("x", 0, (1, 2, 9)), Recommendation("y", 0, (1, 3, 9))],
+             "b": [Recommendation("y", 0, (1, 3, 9)), Recommendation("x", 0, (1, 2, 9))],
+             "c": [Recommendation("x", 0, (1, 2, 9)), Recommendation("z", 0, (1, 2, 8, 9))]}
+    c = N(top=lists.get)
+    assert topk_divergence(c, "a", "b") is None  # same titles, other order
+    assert topk_divergence(c, "a", "c") == 2  # {1 2, 1 3} vs {1 2}
+    assert first_difference((1, 2, 9), (1, 3, 9)) == 1 and first_difference((1,), (1,)) is None
 
 
 def test_common_node_is_the_shared_prefix(sft):
@@ -146,3 +254,21 @@ def test_explore_keeps_only_next_tokens_towards_matches(sft):
     assert root["node"] == 0 and root["n_matches"] == len(TITLES)
     assert sorted(c["token"] for c in root["children"]) == ["a", "b", "c", "d"]
     assert explore(sft, "zzz")["n_matches"] == 0
+
+
+def test_token_text_marks_spaces_newlines_and_eos(sft):
+    assert [token_text(sft, t) for t in TOK.encode("a b\n")] == ["a", "·", "b", "⏎"]
+    assert token_text(sft, sft.ig.eos_token_id) == "<eos>"
+
+
+def test_token_text_decodes_byte_level_pieces(qwen):
+    """Qwen's pieces are 'ĠLion' and ')Ċ'; a character split over two tokens shows its bytes."""
+    from types import SimpleNamespace as N
+
+    text = "The Lion (1994)\nAmélie 東"
+    compact = CompactTokenizer(qwen, qwen.encode(text))  # as the tiny models see the vocabulary
+    shown = N(ig=N(eos_token_id=compact.eos_token_id), ck=N(tokenizer=compact))
+    ids = compact.encode(text)
+    text = [token_text(shown, i) for i in ids]
+    assert "·Lion" in text and ")⏎" in text and not any("Ġ" in t or "Ċ" in t for t in text)
+    assert any(t.startswith("‹") and t.endswith("›") for t in text)  # '·東' is split over two tokens

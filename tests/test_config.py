@@ -58,3 +58,12 @@ def test_a_new_decoding_is_one_registry_entry(monkeypatch, tmp_path):
                           split="test", decoding="half", alpha=0.3))
     assert store.runs()[0]["decoding"] == "half"
     store.close()
+
+
+def test_view_presets_name_registered_arms():
+    from igd.config import DEFAULT_VIEW, VIEW_ARMS_MAX, VIEW_ARMS_MIN, VIEW_PRESETS
+
+    assert all(arm in ARMS and ARMS[arm].train in ("sft", "igd") for arm in VIEW_PRESETS.values())
+    assert VIEW_ARMS_MIN <= len(DEFAULT_VIEW) <= VIEW_ARMS_MAX and set(DEFAULT_VIEW) <= set(VIEW_PRESETS)
+    assert {ARMS[VIEW_PRESETS[label]].label for label in ("BIGRec", "D3", "BIGRec + IGD")} == {
+        "BIGRec", "D3", "BIGRec + IGD"}  # the registry's own words where it has them

@@ -242,7 +242,7 @@ def test_unseen_excluded_trains_evaluates_and_opens_in_the_app(workdir, monkeypa
     at.multiselect(key="history_pick").set_value(["kiwi", "lime"])
     at.button(key="recommend").click().run()
     assert not at.exception and not at.error, (at.exception, at.error)
-    assert [len(t.value) for t in at.table] == [10, 10, 10]
+    assert [len(t.value) for t in at.table] == [10] * 4  # the default columns (igd.config.DEFAULT_VIEW)
 
 
 @pytest.mark.skipif(shutil.which("accelerate") is None and not os.environ.get("VIRTUAL_ENV"),
@@ -286,13 +286,15 @@ def test_smollm2_lora_end_to_end(workdir, monkeypatch):
     [run] = RunStore(db).runs(kind="eval")
     assert run["status"] == "complete" and run["metrics"]["invalid"] == 0 and run["metrics"]["users"] == 2
     # The app's path (igd.compare) takes the LoRA checkpoint like any other.
-    from igd.compare import compare, load, path_rows
+    from igd.compare import compare_arms, load, path_rows, preset_arms
+    from igd.config import DEFAULT_VIEW
     from igd.data import load_dataset
 
     loaded = load(ckpt, load_dataset(data))
-    result = compare(loaded, loaded, ["kiwi", "lime"], k=3, beams=3)
+    result = compare_arms(preset_arms(DEFAULT_VIEW, loaded, loaded), ["kiwi", "lime"], k=3, beams=3)
     assert all(len(result.top(m)) == 3 for m in result.sides)
-    path, _ = path_rows(result.sides["igd"], result.top("igd")[0].title)
+    best = DEFAULT_VIEW[-1]  # IGD-Tuning + IGD-Decoding
+    path, _ = path_rows(result.sides[best], result.top(best)[0].title)
     assert path[-1]["token"] == "<eos>"
     # ... and so does the app: the LoRA checkpoint as the IGD side of the Recommend page.
     from streamlit.testing.v1 import AppTest
@@ -309,4 +311,4 @@ def test_smollm2_lora_end_to_end(workdir, monkeypatch):
     at.multiselect(key="history_pick").set_value(["kiwi", "lime"])
     at.button(key="recommend").click().run()
     assert not at.exception and not at.error, (at.exception, at.error)
-    assert [len(t.value) for t in at.table] == [10, 10, 10]
+    assert [len(t.value) for t in at.table] == [10] * 4  # the default columns (igd.config.DEFAULT_VIEW)

@@ -1,20 +1,24 @@
-"""Recommend: a history in, BIGRec / D3 / IGD top-K side by side, and the token path of any
-recommendation (log-prob, IG, IGD weight, zero-IG tokens, the candidates of every step)."""
+"""Recommend: a history in, the top K of 2-5 arms side by side (each a checkpoint, a decoding and
+α: the paper's ablation as presets), the token path of any recommendation (log-prob, IG, IGD
+weight, zero-IG tokens, the candidates of every step), one item across all arms, and the step
+where two arms' beams part."""
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from igd.compare import LABELS, check_history, compare, path_rows
+from arms_panels import IG_NORM_NOTE, divergence_panel, item_panel
+from igd.compare import TOKEN_LEGEND, check_history, compare_arms, path_rows, preset_arms
+from igd.config import ARMS, DECODINGS, DEFAULT_VIEW, VIEW_ARMS_MAX, VIEW_ARMS_MIN, VIEW_PRESETS
 from ui import (MAX_PASTE_CHARS, MAX_PASTE_LINES, bounded_entries, checkpoints_or_stop, current_paths,
                 dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of, pick_checkpoint, said)
 
 DIFFERS, TRUTH = "background-color: #fff3bf", "background-color: #c3fae8; font-weight: bold"
-DIFFERS_MARK, TRUTH_MARK = "≠", "✓"  # the highlight said in text, not only in colour
+DIFFERS_MARK, TRUTH_MARK, HISTORY_MARK = "≠", "✓", "⟲"  # the highlight said in text, not only in colour
 
 
 paths = current_paths()
-st.title("Recommend: BIGRec, D3 and IGD side by side")
+st.title("Recommend: BIGRec, D3 and IGD side by side, arm by arm")
 dataset = dataset_or_stop(paths["data"])
 found, not_offered = checkpoints_or_stop(paths["models"])
 sft_choices = [c for c in found if c["method"] == "sft"]
@@ -26,8 +30,13 @@ if not sft_choices or not igd_choices:
 
 left, right = st.columns([3, 2])
 with right:
-    sft_pick = pick_checkpoint("SFT checkpoint (BIGRec, D3)", sft_choices, key="sft_ckpt")
-    igd_pick = pick_checkpoint("IGD-tuned checkpoint (β)", igd_choices, key="igd_ckpt")
+    arm_labels = st.multiselect(f"Columns ({VIEW_ARMS_MIN}-{VIEW_ARMS_MAX} arms: checkpoint × decoding)",
+                                list(VIEW_PRESETS), default=list(DEFAULT_VIEW), key="arms",
+                                max_selections=VIEW_ARMS_MAX,
+                                help="The paper's ablation: IGD-Decoding alone runs on the SFT checkpoint, "
+                                     "IGD-Tuning alone decodes the IGD-tuned checkpoint with D3.")
+    sft_pick = pick_checkpoint("SFT checkpoint (BIGRec, D3, D3 + IGD-Decoding)", sft_choices, key="sft_ckpt")
+    igd_pick = pick_checkpoint("IGD-tuned checkpoint (β; the IGD-Tuning arms)", igd_choices, key="igd_ckpt")
     k = st.slider("K (list length shown)", 1, 20, 10, key="k")
     beams = st.number_input("Beams", min_value=2, max_value=50, value=max(10, k), step=1, key="beams",
                             help="beam search keeps this many prefixes; the list is the top K of them")
@@ -70,60 +79,80 @@ history = check_history(entries, dataset.catalogue, max_history)
 for note in history.notes:  # they quote what was typed
     st.info(markdown_literal(note))
 
+# What the lists depend on: a stored result for other inputs is not shown under these controls.
+inputs = (history.titles, tuple(arm_labels), sft_pick["path"], igd_pick["path"], k, int(beams), alpha, hide, truth)
 if st.button("Recommend", type="primary", key="recommend"):
     if not history.titles:
         st.error("The history is empty: add at least one catalogue item (search the catalogue, or paste "
                  "exact titles, one per line).")
+    elif not VIEW_ARMS_MIN <= len(arm_labels) <= VIEW_ARMS_MAX:
+        st.error(f"{len(arm_labels)} column(s) chosen: pick {VIEW_ARMS_MIN} to {VIEW_ARMS_MAX} arms under Columns.")
     elif k > beams:
         st.error(f"K={k} is more than the {beams} beams: raise Beams to at least {k}, or lower K.")
     else:
-        with st.spinner("Decoding with BIGRec, D3 and IGD…"):
-            result = compare(sft, igd, history.titles, k=k, beams=int(beams), alpha=alpha, hide_history=hide)
-        st.session_state["comparison"] = {"result": result, "truth": truth, "history": history.titles}
+        with st.spinner(f"Decoding with {', '.join(arm_labels)}…"):
+            arms = preset_arms(arm_labels, sft, igd, alpha)
+            result = compare_arms(arms, history.titles, k=k, beams=int(beams), hide_history=hide)
+        st.session_state["comparison"] = {"result": result, "truth": truth, "history": history.titles,
+                                          "inputs": inputs}
 
 shown = st.session_state.get("comparison")
 if shown is None:
     st.caption("Build a history (or pick a test user) and press Recommend.")
     st.stop()
+if shown["inputs"] != inputs:  # never old lists under new controls
+    st.info("The inputs changed since the last Recommend: press Recommend for lists that match them.")
+    st.stop()
 
 result, truth = shown["result"], shown["truth"]
 for note in result.notes:
     st.info(markdown_literal(note))
-differ = result.differing()
+differ, in_history = result.differing(), set(shown["history"])
 listed = ", ".join(shown["history"])  # long Amazon histories: the list is on the left already
 listed = markdown_literal(listed) if len(listed) <= 300 else f"of {len(shown['history'])} items above"
-st.caption(f"For the history {listed}. Highlighted ({DIFFERS_MARK}): items not in all three lists"
-           + (f"; ground truth ({TRUTH_MARK}) in green." if truth else "."))
-cols = st.columns(3)
-for col, method in zip(cols, result.sides):
-    side = result.sides[method]
-    # title before score, and a one-character mark: the title gets the width
-    table = pd.DataFrame([{"rank": i, "title": r.title, "score": r.score,
-                           "": TRUTH_MARK if r.title == truth else (DIFFERS_MARK if r.title in differ else "")}
-                          for i, r in enumerate(result.top(method), start=1)])
-    style = table.style.apply(lambda row: [TRUTH if row[""] == TRUTH_MARK else
-                                           DIFFERS if row[""] == DIFFERS_MARK else ""] * len(row), axis=1)
+st.caption(f"For the history {listed}. Highlighted ({DIFFERS_MARK}): items not in every list; "
+           f"{HISTORY_MARK}: an item of the history" + (f"; ground truth ({TRUTH_MARK}) in green." if truth else "."))
+
+
+def marks(title: str) -> str:
+    return ((TRUTH_MARK if title == truth else "") + (DIFFERS_MARK if title in differ else "")
+            + (HISTORY_MARK if title in in_history else ""))
+
+
+cols = st.columns(len(result.sides))
+for col, label in zip(cols, result.sides):
+    side = result.sides[label]
+    # title before score, and one-character marks: the title gets the width
+    table = pd.DataFrame([{"rank": i, "title": r.title, "score": r.score, "": marks(r.title)}
+                          for i, r in enumerate(result.top(label), start=1)])
+    style = table.style.apply(lambda row: [TRUTH if TRUTH_MARK in row[""] else
+                                           DIFFERS if DIFFERS_MARK in row[""] else ""] * len(row), axis=1)
     with col:
-        alpha_text = f", α={side.alpha:g}" if method == "igd" else ""
-        st.subheader(f"{LABELS[method]}{alpha_text}")
+        st.subheader(label)
+        spec = DECODINGS[side.arm.decoding]
+        st.caption(f"{'SFT' if ARMS[VIEW_PRESETS[label]].train == 'sft' else 'IGD-tuned'} checkpoint · {spec.label}"
+                   + (f" · α={side.alpha:g}" if spec.uses_alpha else ""))
         # a static table: long titles wrap (Amazon titles share their first words, and a grid's
         # one-line cells cut them all to the same visible text)
         st.table(style.format({"score": "{:.3f}", "title": markdown_literal}), hide_index=True)
         st.caption(f"{side.seconds:.2f} s")
-st.caption(f"Three-way latency: {result.seconds:.2f} s (model forward passes and beam search, "
-           "on the device this app runs on).")
+st.caption(f"Latency of the {len(result.sides)} arms: {result.seconds:.2f} s (model forward passes and beam "
+           "search, on the device this app runs on). Scores: BIGRec-style arms divide by the title's length "
+           "(length penalty 1: about −0.3); D3-style arms sum the log-probs (about −3).")
+csv = pd.DataFrame([{"arm": label, "rank": i, "title": r.title, "score": r.score}
+                    for label in result.sides for i, r in enumerate(result.top(label), start=1)])
+st.download_button("Download the lists (CSV)", csv.to_csv(index=False), "igd-lists.csv", "text/csv",
+                   key="download")
 if truth:
-    ranks = {LABELS[m]: next((i for i, r in enumerate(result.top(m), 1) if r.title == truth), None)
-             for m in result.sides}
-    st.markdown("Rank of the ground truth: " + ", ".join(f"{m} {r or f'not in top {result.k}'}"
-                                                         for m, r in ranks.items()))
+    st.markdown("Rank of the ground truth: " + ", ".join(
+        f"{markdown_literal(m)} {result.rank(m, truth) or f'not in top {result.k}'}" for m in result.sides))
 
 st.header("Token path")
 st.caption("How a method scores one recommendation, token by token (Eq. 8-9): log p from the model, "
            "IG from the catalogue trie (Eq. 4-5), the weight w = 1 − α·IG~ IGD-Decoding applies, and "
            "the allowed candidate tokens at each step. Zero-IG tokens are the ones IGD-Tuning down-weights.")
 pm, pt = st.columns([1, 3])
-method = pm.selectbox("Method", list(result.sides), format_func=LABELS.get, index=2, key="path_method")
+method = pm.selectbox("Arm", list(result.sides), index=len(result.sides) - 1, key="path_method")
 titles = [r.title for r in result.top(method)]
 title = pt.selectbox("Recommendation", titles, key="path_title")
 path, candidates = path_rows(result.sides[method], title)
@@ -132,14 +161,16 @@ steps["label"] = [f"{r['step']}: {r['token']}" for r in path]
 steps["kind"] = ["zero IG" if z else "IG > 0" for z in steps["zero_ig"]]
 order = list(steps["label"])
 # steep labels: a 40-token Amazon title still gets one readable label per token at full width
-axis = alt.Axis(labelAngle=-65, labelLimit=90, labelOverlap=False, labelFontSize=10)
+axis = alt.Axis(labelAngle=-50, labelLimit=110, labelOverlap=False, labelFontSize=12)
 x = alt.X("label:N", sort=order, title="step: token", axis=axis)
 tips = ["step", "token", alt.Tooltip("log_p:Q", format=".4f"), alt.Tooltip("ig:Q", format=".4f"),
         alt.Tooltip("ig_norm:Q", format=".3f"), alt.Tooltip("weight:Q", format=".3f"), "candidates"]
 colour = alt.Color("kind:N", scale=alt.Scale(domain=["IG > 0", "zero IG"], range=["#1c7ed6", "#adb5bd"]))
-# symlog: the first token carries ~H(root) nats, later ones hundredths; both stay visible
+# linear by default: bar heights compare as numbers; the log option shows the small IGs of later tokens
+log_ig = st.checkbox("Log IG axis (symlog)", key="ig_log")
+ig_scale = alt.Scale(type="symlog", constant=0.01) if log_ig else alt.Scale(type="linear")
 ig_bars = alt.Chart(steps).mark_bar().encode(
-    x=x, y=alt.Y("ig:Q", title="IG (nats, symlog scale)", scale=alt.Scale(type="symlog", constant=0.01)),
+    x=x, y=alt.Y("ig:Q", title=f"IG (nats, {'symlog' if log_ig else 'linear'} scale)", scale=ig_scale),
     color=colour, tooltip=tips)
 weight = alt.Chart(steps).mark_line(point=True, color="#e8590c").encode(
     x=x, y=alt.Y("weight:Q", title="IGD weight w", scale=alt.Scale(domain=[0, 1.05])), tooltip=tips)
@@ -164,8 +195,13 @@ st.altair_chart(alt.Chart(cand).mark_point(filled=True).encode(
     width="stretch")
 st.dataframe(steps[["step", "token", "log_p", "ig", "ig_norm", "weight", "score", "zero_ig", "candidates"]],
              hide_index=True, width="stretch", height=35 * (len(steps) + 1) + 3)
+st.caption(TOKEN_LEGEND + " " + IG_NORM_NOTE)
 total = steps["score"].sum()
-if method == "bigrec":  # length penalty 1: the beam score is the mean
-    st.caption(f"Σ score / {len(steps)} tokens = {total / len(steps):.4f}: the BIGRec beam score of this title.")
+if result.sides[method].length_penalty:  # length penalty 1: the beam score is the mean
+    st.caption(f"Σ score / {len(steps)} tokens = {total / len(steps):.4f}: the {markdown_literal(method)} beam "
+               "score of this title.")
 else:
-    st.caption(f"Σ score = {total:.4f}: the {LABELS[method]} beam score of this title.")
+    st.caption(f"Σ score = {total:.4f}: the {markdown_literal(method)} beam score of this title.")
+
+item_panel(result, truth, dataset.catalogue.distinct_titles)
+divergence_panel(result)
