@@ -138,6 +138,19 @@ def test_recommend_page(server, page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_type_ahead_then_enter_adds_exactly_one_item(server, page):
+    """Typing part of a title and pressing Enter adds the highlighted title only (it added every
+    fuzzy match before: "Star Wars" also brought Dr. Strangelove)."""
+    page.goto(server)
+    see(page, "Search the catalogue and add items")
+    for typed in ("Star Wars", "Titanic", "Fargo"):
+        add_to_history(page, typed)
+    box = page.locator('[data-testid="stMultiSelect"]').first
+    tags = box.locator('.react-aria-ComboBox [data-tag-index]')  # the chips of the chosen items
+    assert [tags.nth(i).get_attribute("aria-label") for i in range(tags.count())] == [
+        "Star Wars (1977)", "Titanic (1997)", "Fargo (1996)"]
+
+
 def test_real_user(server, page):
     page.goto(server)
     see(page, "A real test user")

@@ -52,8 +52,11 @@ with left:
     mode = st.radio("History", ["Build a history", "A real test user"], horizontal=True, key="history_mode")
     truth = None
     if mode == "Build a history":
+        # Substring matching and no "Select N matches" entry: Enter adds the one highlighted
+        # title (fuzzy matching + bulk select added Dr. Strangelove for "Star Wars").
         picked = st.multiselect("Search the catalogue and add items (oldest first)",
-                                dataset.catalogue.distinct_titles, key="history_pick")
+                                dataset.catalogue.distinct_titles, key="history_pick",
+                                filter_mode="contains", select_all=False)
         pasted = st.text_area("…or paste titles, one per line (exact catalogue titles)", key="history_paste",
                               height=90, max_chars=MAX_PASTE_CHARS)
         lines = pasted.splitlines()
