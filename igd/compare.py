@@ -264,30 +264,46 @@ def common_node(ig: IGTrie, seqs: Sequence[int]) -> int:
 
 
 def explore(loaded: Loaded, prefix: str, limit: int = 50) -> dict:
-    """Titles starting with `prefix` (case-insensitive), the deepest trie node they share (its
-    token path, entropy and training mass), and each next token's IG and the items below it."""
+    """Titles starting with `prefix` (case-insensitive; a trailing space counts, so "The "
+    matches "The Rock" and not "Theodore Rex"), the deepest trie node they share (its token
+    path, entropy and training mass), each next token's IG with the number of matching titles
+    and training targets below it, and, when the prefix is a complete title, the IG of every
+    token of its path."""
     ig, trie = loaded.ig, loaded.ig.trie
-    p = prefix.strip().lower()
+    p = prefix.lstrip().lower()
     matches = [i for i, titles in enumerate(ig.seq_titles) if titles[0].lower().startswith(p)]
     node = common_node(ig, matches) if p else 0
     _, tokens, edges = trie.children(np.array([node]))
-    if p and matches:  # only the next tokens that lead to a matching title
-        depth = int(np.flatnonzero(trie.seq_nodes[matches[0]] == node)[0])
-        keep = np.isin(edges + 1, trie.seq_nodes[matches, depth + 1])
+    below = np.zeros(trie.n_nodes, dtype=np.int64)  # matching titles through each node
+    if matches:
+        depth = int(np.flatnonzero(trie.seq_nodes[matches[0]] == node)[0]) if p else 0
+        nxt = trie.seq_nodes[matches, depth + 1] if depth + 1 < trie.seq_nodes.shape[1] else np.array([], int)
+        np.add.at(below, nxt[nxt >= 0], 1)
+        keep = below[edges + 1] > 0  # only the next tokens that lead to a matching title
         tokens, edges = tokens[keep], edges[keep]
-    on_path = trie.seq_nodes[trie.seq_nodes >= 0]
-    items_below = np.bincount(on_path, minlength=trie.n_nodes)  # each sequence once per node
     children = [{"token": token_text(loaded, int(t)), "ig": float(ig.edge_ig[e]),
-                 "ig_norm": float(ig.edge_ig_norm[e]), "items_below": int(items_below[e + 1]),
+                 "ig_norm": float(ig.edge_ig_norm[e]), "titles_below": int(below[e + 1]),
                  "train_targets_below": int(ig.node_count[e + 1])} for t, e in zip(tokens, edges)]
-    children.sort(key=lambda c: (-c["train_targets_below"], -c["items_below"]))
+    children.sort(key=lambda c: (-c["train_targets_below"], -c["titles_below"]))
     counts = {i: int(ig.node_count[trie.leaf[i]]) for i in matches}
     top = sorted(matches, key=lambda i: (-counts[i], ig.seq_titles[i][0]))[:limit]
     return {"node": node, "path": [token_text(loaded, t) for t in _tokens_to(trie, node)],
             "entropy": float(ig.node_entropy[node]), "train_targets": int(ig.node_count[node]),
-            "n_matches": len(matches), "children": children,
+            "n_matches": len(matches), "children": children, "complete": _complete_path(loaded, p, matches),
             "titles": [{"title": ig.seq_titles[i][0], "train_targets": counts[i],
                         "tokens": int(trie.lengths[i])} for i in top]}
+
+
+def _complete_path(loaded: Loaded, p: str, matches: list[int]) -> list[dict]:
+    """The token path of the title the prefix spells out in full (case-insensitive), with each
+    token's IG and IG~ (Eq. 5, 9); empty when the prefix is not a complete title."""
+    ig = loaded.ig
+    exact = [i for i in matches if ig.seq_titles[i][0].lower() == p.rstrip()]
+    if not p or not exact:
+        return []
+    nodes = ig.trie.path(exact[0])
+    return [{"step": k, "token": token_text(loaded, int(ig.trie.edge_token[n - 1])), "ig": float(ig.edge_ig[n - 1]),
+             "ig_norm": float(ig.edge_ig_norm[n - 1])} for k, n in enumerate(nodes, start=1)]
 
 
 def _tokens_to(trie, node: int) -> list[int]:

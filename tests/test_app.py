@@ -312,6 +312,11 @@ def test_catalogue_page(monkeypatch, fruit):
     assert set(titles["title"]) == {"banana", "band", "bandana"}
     assert '3** titles start with "ban"' in texts(at.markdown)
     assert len(children) >= 1 and (children["ig"] >= 0).all()
+    assert children["titles_below"].sum() == 3  # the count above agrees with the counts below
+    at.text_input(key="prefix").set_value("band").run()  # a complete title (and a prefix of bandana)
+    path = at.dataframe[1].value
+    assert "".join(path["token"]) == "band⏎<eos>" and (path["ig"] >= 0).all()
+    assert '"band" is a complete title' in texts(at.caption)
     at.text_input(key="prefix").set_value("zzz").run()
     assert "No title starts with" in texts(at.warning)
 

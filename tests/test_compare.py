@@ -241,7 +241,7 @@ def test_explore_a_prefix(sft):
     assert e["n_matches"] == 3 and e["path"] == ["a", "b"]
     assert sorted(c["token"] for c in e["children"]) == ["c", "d", "⏎"]
     assert {c["token"]: c["train_targets_below"] for c in e["children"]} == {"⏎": 4, "c": 2, "d": 2}
-    assert all(c["items_below"] == 1 for c in e["children"])
+    assert all(c["titles_below"] == 1 for c in e["children"])
     assert e["train_targets"] == 8 and e["entropy"] == pytest.approx(
         -sum(p * np.log(p) for p in (4 / 15, 2 / 15, 2 / 15)), abs=1e-12)
     assert [t["title"] for t in e["titles"]] == ["ab", "abc", "abd"]
@@ -254,6 +254,32 @@ def test_explore_keeps_only_next_tokens_towards_matches(sft):
     assert root["node"] == 0 and root["n_matches"] == len(TITLES)
     assert sorted(c["token"] for c in root["children"]) == ["a", "b", "c", "d"]
     assert explore(sft, "zzz")["n_matches"] == 0
+
+
+def test_explore_counts_agree_keeps_a_trailing_space_and_shows_a_complete_title():
+    """The issue's trie-explorer defects: "The " matched "Theodore Rex"; the title count and the
+    per-token counts below disagreed; a complete title showed no IG."""
+    titles = ("The Rock", "Theodore Rex", "The Net", "Star Wars", "Stargate", "Starman")
+    ig = build_ig_trie(Catalogue(titles), Counter({"The Rock": 3, "The Net": 1, "Theodore Rex": 2, "Star Wars": 2}),
+                       TOK, TEMPLATE)
+    lo = Loaded(loaded(0).ck, ig)
+    e = explore(lo, "the ")
+    assert e["n_matches"] == 2 and e["path"] == ["T", "h", "e", "·"]
+    assert sorted(c["token"] for c in e["children"]) == ["N", "R"]
+    assert explore(lo, "The")["n_matches"] == 3
+    star = explore(lo, "Star")  # every matching title is counted once below the next tokens
+    assert star["n_matches"] == 3 and sum(c["titles_below"] for c in star["children"]) == 3
+    assert explore(lo, "Star")["complete"] == []
+    rock = explore(lo, "the rock")
+    assert [r["token"] for r in rock["complete"]] == [*"The·Rock", "⏎", "<eos>"]
+    # By hand (Eq. 4-5, global priors p_i = count_i / 8): IG(token) = the mass term of the sibling
+    # branches it leaves. "T" leaves Star Wars (2), "·" leaves Theodore Rex (2), "R" leaves The
+    # Net (1); "h", "e" and every token after "R" leave nothing (IG 0). Each of the three is the
+    # smaller IG of its two siblings ("S" 0.974, "o" 0.628, "N" 0.368), so IG~ 0 (Eq. 9).
+    mass = lambda c: -c / 8 * np.log(c / 8)
+    igs = [r["ig"] for r in rock["complete"]]
+    assert igs == pytest.approx([mass(2), 0, 0, mass(2), mass(1), 0, 0, 0, 0, 0], abs=1e-12)
+    assert all(r["ig_norm"] == 0 for r in rock["complete"])
 
 
 def test_token_text_marks_spaces_newlines_and_eos(sft):

@@ -60,7 +60,9 @@ if not per_pos.empty:
         width="stretch")
 
 st.header("Trie explorer")
-prefix = st.text_input("Title prefix (case-insensitive)", "Star", key="prefix", max_chars=MAX_PREFIX)
+prefix = st.text_input("Title prefix (case-insensitive)", "Star", key="prefix", max_chars=MAX_PREFIX,
+                       help="A trailing space counts: 'The ' finds 'The Rock', not 'Theodore Rex'. MovieLens "
+                            "writes leading articles last: 'Godfather, The (1972)'.")
 e = explore(loaded, prefix)
 if prefix.strip() and e["n_matches"] == 0:
     st.warning(f"No title starts with {said(prefix.strip())}: type the first letters of a catalogue title.")
@@ -73,17 +75,26 @@ left, right = st.columns(2)
 children = pd.DataFrame(e["children"])
 with left:
     st.subheader("Next tokens")
-    if children.empty:
-        st.info("A complete title: no next token.")
-    else:
+    if e["complete"]:
+        st.caption(f"{said(prefix.strip())} is a complete title: the IG of every token of its path "
+                   "(IG~ is IG min-max scaled over the candidate tokens of that step, Eq. 9).")
+        st.dataframe(pd.DataFrame(e["complete"]), hide_index=True, width="stretch",
+                     column_config={"ig": st.column_config.NumberColumn("IG (nats)", format="%.4f"),
+                                    "ig_norm": st.column_config.NumberColumn("IG~", format="%.3f")})
+    if not children.empty:
         shown = children.head(30)
         st.altair_chart(alt.Chart(shown).mark_bar().encode(
             y=alt.Y("token:N", sort=None, title=None), x=alt.X("ig:Q", title="IG (nats)"),
             color=alt.Color("train_targets_below:Q", title="targets below", scale=alt.Scale(scheme="blues")),
             tooltip=["token", alt.Tooltip("ig:Q", format=".4f"), alt.Tooltip("ig_norm:Q", format=".3f"),
-                     "items_below", "train_targets_below"]).properties(height=alt.Step(24)),  # 24 px per token
+                     "titles_below", "train_targets_below"]).properties(height=alt.Step(24)),  # 24 px per token
             width="stretch")
-        st.dataframe(children, hide_index=True, width="stretch")
+        st.dataframe(children, hide_index=True, width="stretch", column_config={
+            "token": st.column_config.TextColumn(width=70),
+            "ig": st.column_config.NumberColumn("IG", format="%.4f", width=70),
+            "ig_norm": st.column_config.NumberColumn("IG~", format="%.3f", width=60),
+            "titles_below": st.column_config.NumberColumn("titles", width=60),
+            "train_targets_below": st.column_config.NumberColumn("targets", width=70)})
 with right:
     st.subheader("Items below")
     st.dataframe(pd.DataFrame(e["titles"]), hide_index=True, width="stretch", column_config={
