@@ -286,7 +286,7 @@ def report(r: dict[str, Any], out: Any) -> None:
                         f"{t['processor_share_of_generate'] * 100:>6.1f}%")
             p(f"  {LABELS[meth]:<32}{t['generate_s']:>13.3f}{t['one_token_s']:>12.3f}"
               f"{t['per_step_ms']:>11.1f}{proc}")
-        p(f"  generate runs [s]: " + "; ".join(
+        p("  generate runs [s]: " + "; ".join(
             f"{meth} " + " ".join(f"{x:.3f}" for x in m[meth]["generate_s_runs"]) for meth in METHODS))
         tm = v["timings"]
         p(f"  ratio (b)/(a) generate: {tm['ratio_b_over_a']:.3f} (target <= {TARGET_B_OVER_A}: "

@@ -119,7 +119,7 @@ def format_stats(s: dict) -> str:
         f"{s['duplicate_titles']} shared by several ids, {s['html_title_items']} items with HTML in the title)",
         "rows               " + ", ".join(f"{k} {v if v is not None else '-'}" for k, v in rows.items()),
         f"training rows      {s['train_rows']} from {s['training_split']}.csv (item priors come from it)",
-        f"duplicate rows     " + ", ".join(f"{k} {v}" for k, v in s["duplicate_rows"].items()),
+        "duplicate rows     " + ", ".join(f"{k} {v}" for k, v in s["duplicate_rows"].items()),
         f"never-trained items {s['items_never_trained']}",
         f"target tokens      {s['target_tokens']}  ({s['mean_target_tokens']:.2f} per row, EOS included)",
         f"zero-IG tokens     {s['zero_ig_tokens']}  ({100 * s['zero_ig_share']:.1f}%)",

@@ -85,7 +85,7 @@ def test_a_bad_prediction_rolls_back_the_whole_result(store, bad):
 
 def test_a_non_finite_metric_rolls_back(store):
     with pytest.raises(ValueError, match="finite"):
-        store.complete(run_id := store.start(record()), {"hr@10": 0.5, "ndcg@10": math.nan})
+        store.complete(store.start(record()), {"hr@10": 0.5, "ndcg@10": math.nan})
     assert store.runs()[0]["status"] == "running" and store.runs()[0]["metrics"] == {}
 
 
