@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import errno
 import fnmatch
-import hashlib
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
-from igd.data import DataError
+from igd.data import DataError, file_sha256
 from igd.models import CompactTokenizer, device_and_dtype, load_pretrained
 from igd.templates import Template
 from igd.tokenization import ROLES_FILE, Tokenizer, load_tokenizer
@@ -104,14 +103,6 @@ def _manifest_entries(path: Path, meta: dict) -> dict[str, dict] | None:
     return files
 
 
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with open(file, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _file_problem(file: Path, size: int, sha256: str | None) -> str | None:
     try:
         st = os.lstat(file)
@@ -126,7 +117,7 @@ def _file_problem(file: Path, size: int, sha256: str | None) -> str | None:
     if st.st_size != size:
         return f"is {st.st_size} bytes, but igd wrote {size} (truncated or replaced)"
     try:
-        if sha256 is not None and _sha256(file) != sha256:
+        if sha256 is not None and file_sha256(file) != sha256:
             return "has changed since igd wrote it (its sha256 differs)"
     except OSError as err:
         return f"cannot be read ({_reason(err)})"
@@ -142,7 +133,7 @@ def verify(path: Path, meta: dict) -> None:
 
 def manifest(folder: Path) -> dict[str, dict]:
     """Size and sha256 of every file under `folder` (igd_checkpoint.json aside)."""
-    return {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
+    return {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": file_sha256(p)}
             for p in sorted(folder.rglob("*")) if p.is_file() and p.relative_to(folder).as_posix() != META}
 
 
