@@ -81,8 +81,12 @@ def divergence_panel(result: Comparison) -> None:
     st.dataframe(table.rename(columns=names), hide_index=True, width="stretch")
     points = pd.concat([pd.DataFrame({"token": table["token"], "IG": table["ig"], "w·log p": table[f"score{s}"],
                                       "arm": name}) for s, name in (("_a", arm_a), ("_b", arm_b))])
+    # linear by default (distances compare as numbers); symlog spreads the small IGs near 0
+    log_ig = st.checkbox("Log IG axis (symlog)", key="part_ig_log")
+    scale = alt.Scale(type="symlog", constant=0.01) if log_ig else alt.Scale(type="linear")
     chart = alt.Chart(points).mark_point(filled=True, size=90).encode(
-        x=alt.X("IG:Q", title="IG of the candidate token (nats, linear)"),
+        x=alt.X("IG:Q", title=f"IG of the candidate token (nats, {'symlog' if log_ig else 'linear'} scale)",
+                scale=scale),
         y=alt.Y("w·log p:Q", title="step score w·log p"), color=alt.Color("arm:N", title="arm"),
         tooltip=["arm", "token", alt.Tooltip("IG:Q", format=".4f"), alt.Tooltip("w·log p:Q", format=".4f")])
     labels_layer = chart.mark_text(dx=8, align="left", fontSize=13).encode(text="token:N")

@@ -13,7 +13,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `ui`, whatever the working directory
 
 from hosting import hosted  # noqa: E402
-from ui import sidebar_paths  # noqa: E402
+from ui import close_sidebar_on_phones_after, sidebar_paths  # noqa: E402
 
 if hosted():
     # A bug then shows Streamlit's generic message: a traceback names server paths and code.
@@ -28,4 +28,5 @@ pages = [st.Page("views/recommend.py", title="Recommend", default=True),
          st.Page("views/catalogue.py", title="Catalogue")]
 page = st.navigation(pages)
 sidebar_paths()
+close_sidebar_on_phones_after(page)
 page.run()

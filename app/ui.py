@@ -15,13 +15,13 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import NamedTuple, NoReturn, Sequence
 
 import streamlit as st
 
 from hosting import MAX_DEPTH, MAX_DIRS, META, Entry, entries, hosted, public, walk_checkpoints
 from igd.compare import Loaded, load
-from igd.data import Dataset, load_dataset
+from igd.data import SPLITS, Dataset, load_dataset
 from igd.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,16 +182,21 @@ def _cannot(head: str, err: BaseException, fix: str) -> str:
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
 def _dataset(path: str) -> Dataset:
-    return load_dataset(path)
+    return load_dataset(path, lazy=True)  # a split is parsed when a page first needs it
 
 
-def dataset_or_stop(path: str) -> Dataset:
-    """The dataset, or a message in the page (never a traceback) and the page stops."""
+def dataset_or_stop(path: str, need: Sequence[str] = SPLITS) -> Dataset:
+    """The dataset with the splits in `need` parsed, or a message in the page (never a
+    traceback) and the page stops. Recommend needs test.csv only: MovieLens' training rows
+    (3 s to parse) come from the checkpoints' stored item priors instead."""
     if problem := _wrong_path("data", path):
         fail(problem)
     where = said(name_of(path))
     try:
-        return _dataset(str(Path(path).resolve()))
+        dataset = _dataset(str(Path(path).resolve()))
+        for split in need:
+            dataset.splits.get(split)  # parses it; a malformed row is this input's problem
+        return dataset
     # Any reader failure (csv, json, a decode error) is this input's problem, said in the page;
     # st.stop() / reruns are BaseException and pass.
     except Exception as err:  # noqa: BLE001
@@ -312,3 +317,24 @@ def bounded_entries(lines: list[str], known: dict) -> list[str]:
     """History entries as `check_history` should see them: an unknown one longer than ECHO
     characters cut, since its note repeats it (a 30 MB paste came back as a 30 MB message)."""
     return [e if len(e.strip()) <= ECHO or e.strip() in known else e.strip()[:ECHO] + "…" for e in lines]
+
+
+# Streamlit >= 1.47 leaves the sidebar open over the page after a navigation link is tapped on
+# a phone (streamlit/streamlit#12065, open): close it from the page, only when the page changed
+# and the viewport is narrow (Streamlit's mobile breakpoint), never on a desktop.
+_CLOSE_SIDEBAR_JS = """<script>
+(() => {
+  const doc = window.parent ? window.parent.document : document;
+  const win = window.parent || window;
+  if (!win.matchMedia("(max-width: 768px)").matches) return;
+  const button = doc.querySelector('[data-testid="stSidebarCollapseButton"] button');
+  if (button) button.click();
+})();
+</script>"""
+
+
+def close_sidebar_on_phones_after(page) -> None:
+    """On a phone, close the sidebar once the page changed (the tapped link's page is shown)."""
+    previous, st.session_state["_page"] = st.session_state.get("_page"), page.url_path
+    if previous is not None and previous != page.url_path:
+        st.html(_CLOSE_SIDEBAR_JS, unsafe_allow_javascript=True)

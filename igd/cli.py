@@ -234,7 +234,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         build_movielens(data)
     env = {**os.environ, "IGD_DATA": str(data)}
     env.update({k: str(v) for k, v in (("IGD_MODELS", args.models), ("IGD_RUNS_DB", args.runs)) if v})
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
+    cmd = [sys.executable, "-m", "igd.app_server", "run", str(script), "--server.port", str(args.port),
            "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     if args.hosted:  # a public deployment (the Space's CMD): app/hosting.py says what changes
         env["IGD_HOSTED"] = "1"

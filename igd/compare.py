@@ -72,6 +72,20 @@ def check_history(entries: Sequence[str], catalogue: Catalogue, max_history: int
     return History(tuple(deduped[-max_history:]), tuple(notes))
 
 
+# The Recommend page opens on a worked example: four films any reader knows (MovieLens-100K
+# titles); another dataset's example is its first test user's history.
+EXAMPLE_TITLES = ("Star Wars (1977)", "Toy Story (1995)", "Fargo (1996)", "Titanic (1997)")
+
+
+def example_history(dataset: Dataset) -> tuple[str, ...]:
+    known = dataset.catalogue.title_to_ids
+    if all(t in known for t in EXAMPLE_TITLES):
+        return EXAMPLE_TITLES
+    rows = dataset.splits.get("test") or dataset.splits.get("valid") or ()
+    titles = [dataset.catalogue.titles[i] for i in rows[0].history] if rows else []
+    return tuple(reversed(dict.fromkeys(reversed(titles))))  # a repeat kept at its latest position
+
+
 def fit_prompt(loaded: Loaded, history: Sequence[str]) -> tuple[list[int], int]:
     """The prompt ids and how many of the oldest items were dropped so that the prompt plus the
     longest title fits the checkpoint's max_length (what training did to long rows)."""

@@ -115,6 +115,17 @@ def csv_records(path: Path, text: str) -> list[Record]:
     return rows
 
 
+def csv_header(path: Path, text: str) -> Record:
+    """The first CSV record (the header) alone: what the layout is decided from."""
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
+    except csv.Error as e:
+        raise DataError(path, 1, f"not a readable CSV record ({e})", "write the header as one CSV line") from None
+    if header is None:
+        raise DataError(path, 1, "empty file", "write a header line and one row per sample")
+    return 1, header
+
+
 def dataset_layout(root: Path, tables: Mapping[str, list[Record]], info_text: str) -> str:
     """One layout for the whole dataset, from the CSV headers, never from how a title looks:
     MiniOneRec if they carry item_sid/history_item_sid, else D3."""

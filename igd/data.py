@@ -26,7 +26,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -116,6 +116,10 @@ class Dataset:
                 self.root / f"{name}.csv", None, f"dataset {self.name!r} has no {name} split",
                 _missing_split_fix(name))
         return self.splits[name]
+
+    def parsed_splits(self) -> tuple[str, ...]:
+        """The splits whose rows are parsed (all, unless loaded with `lazy=True`)."""
+        return tuple(getattr(self.splits, "parsed_names", lambda: tuple(self.splits))())
 
     def training_split_name(self, train_on_valid: bool = False) -> str:
         """The split whose targets train the model and give the item priors (README: Datasets).
@@ -226,21 +230,26 @@ def title_problem(title: str) -> str | None:
     return None
 
 
-def load_dataset(root: Path | str) -> Dataset:
+def load_dataset(root: Path | str, lazy: bool = False) -> Dataset:
     """Load a D3- or MiniOneRec-layout directory (layout: from the CSV headers).
 
     Each file is read once: its bytes give the fingerprint, the manifest check and the text.
+    `lazy` parses a split's rows on its first use (the app: a history needs only info.txt, and
+    parsing MovieLens' ~100k training rows took 3 s of its first use); the bytes are still read,
+    hashed and checked against the manifest up front, and a malformed row is the same
+    DataError, raised where the split is first used.
     """
     root = Path(root)
     try:
-        return _load(root)
+        return _load(root, lazy)
     except OSError as e:  # e.g. a folder without read permission: still a clear error, no traceback
         raise DataError(e.filename or root, None, f"cannot be read ({e.strerror or e})",
                         "make the dataset folder and its files readable") from None
 
 
-def _load(root: Path) -> Dataset:
+def _load(root: Path, lazy: bool = False) -> Dataset:
     from igd import d3_format as fmt  # (here, not at the top: d3_format imports this module)
+    from igd.lazy_splits import LazySplits
 
     if not root.is_dir():
         raise DataError(root, None, "is not a directory" if root.exists() else "dataset directory does not exist",
@@ -260,15 +269,27 @@ def _load(root: Path) -> Dataset:
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in raw.items()}
     if manifest is not None:
         check_hashes(root, manifest, digests)
-    tables = {n[:-4]: fmt.csv_records(root / n, decode(root / n, raw[n])) for n in present[1:]}
+    texts = {n[:-4]: decode(root / n, raw[n]) for n in present[1:]}
+    tables = {s: fmt.csv_records(root / f"{s}.csv", t) for s, t in texts.items()} if not lazy else \
+        {s: [fmt.csv_header(root / f"{s}.csv", t)] for s, t in texts.items()}  # layout reads headers only
     info_text = decode(info, raw[INFO_FILE])
     layout = fmt.dataset_layout(root, tables, info_text)
     catalogue = fmt.parse_info(info, info_text, layout)
-    splits = {s: fmt.parse_samples(root / f"{s}.csv", rows, catalogue, layout) for s, rows in tables.items()}
-    # Fully duplicated rows: a known defect of some shared samples, reported, not hidden.
-    dups = {s: sum(n - 1 for n in Counter(tuple(r) for _, r in rows).values() if n > 1)
-            for s, rows in tables.items()}
-    return Dataset(root.resolve().name, root, layout, catalogue, splits, fingerprint_of(digests), dups)
+
+    def parse(split: str) -> tuple[tuple[Sample, ...], int]:
+        path = root / f"{split}.csv"
+        rows = tables[split] if not lazy else fmt.csv_records(path, texts[split])
+        # Fully duplicated rows: a known defect of some shared samples, reported, not hidden.
+        dups = sum(n - 1 for n in Counter(tuple(r) for _, r in rows).values() if n > 1)
+        return fmt.parse_samples(path, rows, catalogue, layout), dups
+
+    pending = LazySplits({s: partial(parse, s) for s in texts})
+    if lazy:
+        return Dataset(root.resolve().name, root, layout, catalogue, pending, fingerprint_of(digests),
+                       pending.duplicates)
+    parsed = {s: pending.parsed(s) for s in texts}  # every row checked now, errors raised here
+    return Dataset(root.resolve().name, root, layout, catalogue, {s: v[0] for s, v in parsed.items()},
+                   fingerprint_of(digests), {s: v[1] for s, v in parsed.items()})
 
 
 def read_info(path: Path, layout: str | None = None) -> tuple[Catalogue, str]:

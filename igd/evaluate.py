@@ -14,7 +14,7 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
-from igd.checkpoint import Checkpoint, load_checkpoint
+from igd.checkpoint import Checkpoint, load_checkpoint, read_item_prior
 from igd.data import Dataset, Sample, evenly_spaced, load_dataset
 from igd.config import DecodeConfig, EvalConfig, arm_of
 from igd.decode import processor_for, recommend_batch
@@ -36,7 +36,8 @@ def checkpoint_trie(ck: Checkpoint, dataset: Dataset, unseen: str | None = None)
     """Rebuild the checkpoint's IG trie on `dataset`; refuse a dataset it was not trained on.
     `unseen` decodes under another candidate policy than the checkpoint's own (training is
     the same under both: every training target is seen); None keeps the checkpoint's."""
-    counts = title_counts(training_rows_of(ck, dataset), dataset.catalogue)
+    counts = read_item_prior(ck.path, dataset.fingerprint) or title_counts(training_rows_of(ck, dataset),
+                                                                           dataset.catalogue)
     own = ck.meta.get("unseen", "generable")
     ig = build_ig_trie(dataset.catalogue, counts, ck.tokenizer, ck.template, own)
     if ck.meta.get("trie_fingerprint") not in (None, ig.fingerprint):

@@ -19,6 +19,7 @@ under the cache directory (``$IGD_CACHE`` or ``~/.cache/igd``) and reloaded from
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -241,10 +242,28 @@ def _from_folder(folder: Path) -> Tokenizer:
         return CharTokenizer()
     roles = {r: record.get(r) for r in ("eos_token", "pad_token", "bos_token")}
     try:
-        backend = Backend.from_file(str(folder / "tokenizer.json"))
+        backend = _parsed_backend(folder / "tokenizer.json", Backend)
     except Exception as err:  # the Rust binding raises plain Exception for a missing or malformed file
         raise ValueError(f"tokenizer.json cannot be read ({str(err).splitlines()[0]})") from None
     return HFTokenizer(backend, record.get("name", folder.name), roles, bool(record.get("add_bos")))
+
+
+# Parsed tokenizer.json files by content (sha256): checkpoints of one base model carry the same
+# 8 MB Qwen file, whose parse took 0.9 s of each checkpoint load in the app. Backends are only
+# read (encode/decode), so checkpoints can share one; a few are kept, the oldest dropped.
+_BACKENDS: dict[str, object] = {}
+_BACKENDS_KEPT = 4
+
+
+def _parsed_backend(path: Path, backend_class):
+    data = path.read_bytes()
+    key = hashlib.sha256(data).hexdigest()
+    if key not in _BACKENDS:
+        parsed = backend_class.from_str(data.decode("utf-8"))
+        while len(_BACKENDS) >= _BACKENDS_KEPT:
+            _BACKENDS.pop(next(iter(_BACKENDS)))
+        _BACKENDS[key] = parsed
+    return _BACKENDS[key]
 
 
 def _from_tiktoken(ranks_file: Path, pattern: str, specials: Sequence[str], nfc: bool, **special_roles):

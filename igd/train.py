@@ -112,7 +112,7 @@ class StoreCallback(TrainerCallback):
 
 
 def prepare(config: TrainConfig):
-    """Dataset, model, tokenizer, template, IG trie and tokenised rows for `config`."""
+    """Dataset, model, tokenizer, template, IG trie, its title counts and tokenised rows for `config`."""
     dataset = load_dataset(config.data)
     split, train_rows, eval_rows = split_rows(dataset, config.train_on_valid)
     train_rows = evenly_spaced(train_rows, config.max_train_rows)
@@ -139,7 +139,7 @@ def prepare(config: TrainConfig):
                               config.max_length, with_reference=cft)
     eval_ex = build_examples(eval_rows, dataset.catalogue, tokenizer, template, targets,
                              config.max_length, with_reference=cft)
-    return dataset, split, model, tokenizer, template, ig, train_ex, eval_ex
+    return dataset, split, model, tokenizer, template, ig, counts, train_ex, eval_ex
 
 
 def vocabulary_texts(dataset: Dataset, template: Template) -> list[str]:
@@ -166,7 +166,7 @@ def train(config: TrainConfig, store=None) -> Path:
     out = Path(config.out)
     check_output_dir(out, config.overwrite)  # before hours of training, not after
     torch.manual_seed(config.seed)
-    dataset, split, model, tokenizer, template, ig, train_ex, eval_ex = prepare(config)
+    dataset, split, model, tokenizer, template, ig, counts, train_ex, eval_ex = prepare(config)
     main_process = int(os.environ.get("RANK", "0")) == 0  # accelerate/torchrun set RANK
     if store is not None and not main_process:
         store = None  # one run per training, written by the main process only
@@ -185,7 +185,8 @@ def train(config: TrainConfig, store=None) -> Path:
                 "config": config_dict(config), "versions": package_versions(),
                 "train_run": run_id}
         if trainer.is_world_process_zero():
-            save_checkpoint(out, trainer.model, tokenizer, template, meta, overwrite=config.overwrite)
+            save_checkpoint(out, trainer.model, tokenizer, template, meta, overwrite=config.overwrite,
+                            item_prior=counts)
             shutil.rmtree(trainer.args.output_dir, ignore_errors=True)  # intermediate checkpoints
         if store is not None and trainer.is_world_process_zero():
             metrics = {"train_loss": result.training_loss, "steps": trainer.state.global_step,

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from fruits import TINY, TITLES, write_dataset
 from igd.cli import main
-from igd.compare import load
+from igd.compare import EXAMPLE_TITLES, load
 from igd.config import DEFAULT_VIEW
 from igd.data import load_dataset
 
@@ -79,6 +79,33 @@ def test_side_by_side_shows_one_list_per_arm(monkeypatch, fruit):
         *[set(t.value["title"][t.value[""].str.contains("⟲")]) for t in lists])  # history items marked
     assert "Latency of the 4 arms" in texts(at.caption)
     assert at.get("download_button")
+
+
+def test_the_first_visit_shows_a_worked_example(monkeypatch, fruit):
+    at = app(monkeypatch, fruit)  # nothing pressed
+    dataset = load_dataset(fruit["data"])
+    first = dataset.split("test")[0]  # the fruit catalogue lacks the four films: its first test user
+    titles = [dataset.catalogue.titles[i] for i in first.history]
+    latest = [t for i, t in enumerate(titles) if t not in titles[i + 1:]]  # a repeat kept at its latest position
+    assert at.multiselect(key="history_pick").value == latest
+    assert [h.value for h in at.subheader][:4] == list(DEFAULT_VIEW) and len(at.table) == 4
+    assert "Worked example" in texts(at.success)
+    assert at.expander[0].label == "How to read this page" and "about −0.3" in texts(at.expander[0].markdown)
+    recommend(at, ["kiwi", "lime"])  # the user's own history: no longer the example
+    assert len(at.table) == 4 and "Worked example" not in texts(at.success)
+    at.switch_page("views/runs.py").run()
+    at.switch_page("views/recommend.py").run()
+    assert "Worked example" not in texts(at.success)  # once per session
+
+
+def test_the_sidebar_closer_runs_only_after_a_page_change(monkeypatch, fruit):
+    at = app(monkeypatch, fruit)
+    closers = lambda: [e for e in at.get("html") if "stSidebarCollapseButton" in str(e.proto)]  # noqa: E731
+    assert not closers()
+    at.run()
+    assert not closers()  # a rerun of the same page
+    at.switch_page("views/runs.py").run()
+    assert len(closers()) == 1 and "max-width: 768px" in str(closers()[0].proto)  # phones only
 
 
 def test_path_view_ig_equals_igd(monkeypatch, fruit):
@@ -150,6 +177,10 @@ def test_divergence_on_the_page_matches_the_core(monkeypatch, fruit):
     table = at.dataframe[-1].value
     assert list(table["token"]) == [r["token"] for r in d.candidates]
     np.testing.assert_allclose(table["w·log p (A)"].to_numpy(), [r["score_a"] for r in d.candidates])
+    charts = lambda: [str(c.proto) for c in at.get("vega_lite_chart") if "candidate token" in str(c.proto)]  # noqa: E731
+    assert "linear scale" in charts()[-1] and "symlog" not in charts()[-1]
+    at.checkbox(key="part_ig_log").check().run()
+    assert "symlog scale" in charts()[-1] and '\\"type\\": \\"symlog\\"' in charts()[-1].replace("\\\\", "\\")
 
 
 def test_stale_lists_are_not_shown_under_changed_inputs(monkeypatch, fruit):
@@ -345,6 +376,9 @@ def demo_paths():
 
 
 def test_demo_models_recommend_and_path_view(monkeypatch, demo_paths):
+    first = app(monkeypatch, demo_paths)  # the worked example: four films, the default arms' lists
+    assert first.multiselect(key="history_pick").value == list(EXAMPLE_TITLES)
+    assert [len(t.value) for t in first.table] == [10] * len(DEFAULT_VIEW)
     at = recommend(app(monkeypatch, demo_paths), ["Star Wars (1977)", "Fargo (1996)", "Toy Story (1995)"])
     assert [len(t.value) for t in at.table] == [10] * len(DEFAULT_VIEW)
     title = at.table[-1].value["title"][0]  # IGD-Tuning + IGD-Decoding, the path view's default

@@ -336,3 +336,36 @@ def test_shared_toys_catalogue_only():
     assert any("\t" in t for t in catalogue.titles)  # titles with a TAB survive
     with pytest.raises(DataError, match="no train.csv, valid.csv or test.csv"):
         load_dataset(SHARED_SAMPLES / "toys-info-only")
+
+
+# --- lazy loading (the app): splits parsed on first use ------------------------------------
+
+def test_a_lazy_dataset_equals_the_eager_one(d3):
+    lazy, eager = load_dataset(d3, lazy=True), load_dataset(d3)
+    assert lazy.parsed_splits() == ()  # nothing parsed yet
+    assert lazy.split("test") == eager.split("test") and lazy.parsed_splits() == ("test",)
+    assert dict(lazy.duplicate_rows) == {"train": 0, "valid": 0, "test": 2}
+    assert lazy == eager and lazy.fingerprint == eager.fingerprint and lazy.catalogue == eager.catalogue
+
+
+def test_a_lazy_dataset_raises_a_bad_row_where_its_split_is_first_used(d3):
+    bad = d3_row("u9", [0], 3)
+    bad[3] = "[0, 99]"  # item 99 is not in info.txt (line 3 of train.csv)
+    write_csv(d3 / "train.csv", [TRAIN[0], bad])
+    with pytest.raises(DataError, match=r"train\.csv:3: item id 99 is not in info\.txt"):
+        load_dataset(d3)
+    lazy = load_dataset(d3, lazy=True)  # info.txt and test.csv are fine: usable for a history
+    assert len(lazy.split("test")) == 3
+    with pytest.raises(DataError, match=r"train\.csv:3: item id 99"):
+        lazy.split("train")
+    with pytest.raises(DataError, match=r"train\.csv:3"):  # raised again, not cached as empty
+        dict(lazy.duplicate_rows)
+
+
+def test_a_lazy_dataset_still_checks_headers_and_bytes_up_front(d3):
+    write_csv(d3 / "valid.csv", VALID, header=[c for c in D3_COLUMNS if c != "item_id"])
+    with pytest.raises(DataError, match=r"valid\.csv:1: missing column\(s\) item_id"):
+        load_dataset(d3, lazy=True).split("valid")
+    (d3 / "test.csv").write_bytes(b"\xff\xfe")
+    with pytest.raises(DataError, match=r"test\.csv:1: not UTF-8"):
+        load_dataset(d3, lazy=True)

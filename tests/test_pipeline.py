@@ -58,6 +58,29 @@ def test_train_evaluate_runs(workdir, capsys):
     assert main(["recommend", "--checkpoint", str(ckpt), "--data", str(data), "--history", "durian"]) == 2
 
 
+def test_a_checkpoint_rebuilds_its_trie_from_its_stored_item_priors(workdir):
+    from igd.checkpoint import PRIOR_FILE, CheckpointError, load_checkpoint
+    from igd.data import load_dataset
+    from igd.evaluate import checkpoint_trie
+    from igd.info_gain import title_counts
+
+    root, data = workdir
+    ckpt = root / "ckpt-igd"  # trained by test_train_evaluate_runs
+    meta = json.loads((ckpt / "igd_checkpoint.json").read_text())
+    assert PRIOR_FILE in meta["files"]  # in the manifest: its bytes are checked at every load
+    dataset = load_dataset(data)
+    stored = json.loads((ckpt / PRIOR_FILE).read_text())
+    assert stored["dataset_fingerprint"] == dataset.fingerprint == meta["dataset_fingerprint"]
+    assert dict(stored["counts"]) == title_counts(dataset.split("train"), dataset.catalogue)
+    lazy = load_dataset(data, lazy=True)
+    ig = checkpoint_trie(load_checkpoint(ckpt), lazy)
+    assert lazy.parsed_splits() == () and ig.fingerprint == meta["trie_fingerprint"]  # train.csv not parsed
+    copy = shutil.copytree(ckpt, root / "ckpt-igd-edited")
+    (copy / PRIOR_FILE).write_text((copy / PRIOR_FILE).read_text().replace('", 1]', '", 2]', 1))
+    with pytest.raises(CheckpointError, match=PRIOR_FILE):  # an edited prior never reaches a trie
+        load_checkpoint(copy)
+
+
 def test_existing_checkpoint_is_not_overwritten(workdir, capsys):
     root, data = workdir
     ckpt = root / "ckpt-igd"

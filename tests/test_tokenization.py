@@ -183,3 +183,15 @@ def test_saved_tokenizer_keeps_its_bos(tmp_path, llama3):
     again = load_tokenizer(str(tmp_path / "tok"))
     assert again.bos_token_id == 128000 and again.eos_token_id == llama3.eos_token_id
     assert again.encode("Super Mario Odyssey") == [19841, 24270, 66881]
+
+
+def test_saved_folders_with_the_same_tokenizer_json_share_one_parse(tmp_path, qwen):
+    # Checkpoints of one base model carry the same 8 MB tokenizer.json: parsed once per process.
+    qwen.save(tmp_path / "a")
+    qwen.save(tmp_path / "b")
+    a, b = load_tokenizer(str(tmp_path / "a")), load_tokenizer(str(tmp_path / "b"))
+    assert a.backend is b.backend and a.encode("Super Mario Odyssey") == [19284, 23381, 65781]
+    data = (tmp_path / "b" / "tokenizer.json").read_text(encoding="utf-8")
+    (tmp_path / "b" / "tokenizer.json").write_text(data.replace('"Super"', '"Super"', 1) + " ", encoding="utf-8")
+    c = load_tokenizer(str(tmp_path / "b"))  # other bytes: its own parse
+    assert c.backend is not a.backend and c.encode("Super Mario Odyssey") == [19284, 23381, 65781]

@@ -8,18 +8,34 @@ import pandas as pd
 import streamlit as st
 
 from arms_panels import IG_NORM_NOTE, divergence_panel, item_panel
-from igd.compare import TOKEN_LEGEND, check_history, compare_arms, path_rows, preset_arms
+from igd.compare import TOKEN_LEGEND, check_history, compare_arms, example_history, path_rows, preset_arms
 from igd.config import ARMS, DECODINGS, DEFAULT_VIEW, VIEW_ARMS_MAX, VIEW_ARMS_MIN, VIEW_PRESETS
 from ui import (MAX_PASTE_CHARS, MAX_PASTE_LINES, bounded_entries, checkpoints_or_stop, current_paths,
                 dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of, pick_checkpoint, said)
 
 DIFFERS, TRUTH = "background-color: #fff3bf", "background-color: #c3fae8; font-weight: bold"
 DIFFERS_MARK, TRUTH_MARK, HISTORY_MARK = "≠", "✓", "⟲"  # the highlight said in text, not only in colour
+INTRO = (
+    "Each column is an **arm**: a checkpoint and a decoding. The **SFT** checkpoint is fine-tuned with plain "
+    "cross-entropy (Eq. 1); the **IGD-tuned** one weights the loss of zero-IG tokens (tokens that do not narrow "
+    "down which item it is) by β < 1 (IGD-Tuning, Eq. 6-7). **BIGRec** decodes with beam search constrained to "
+    "catalogue titles and length penalty 1, so its score is the *mean* log-probability per token (about −0.3); "
+    "**D3** drops the length penalty, so its score is the *sum* (about −3: the two scales do not compare); "
+    "**IGD-Decoding** multiplies each step's log p by w = 1 − α·IG~ (Eq. 8-9), so a decisive token's low "
+    "probability costs less and likely filler tokens no longer decide the ranking. Below the lists: the token "
+    "path of a recommendation, one item across all arms, and the step where two arms' beams part.")
+EXAMPLE_NOTE = ("Worked example: a history of four well-known films and the default arms' lists. Change the "
+                "history or the columns and press Recommend.")
 
 
 paths = current_paths()
 st.title("Recommend: BIGRec, D3 and IGD side by side, arm by arm")
-dataset = dataset_or_stop(paths["data"])
+# not a widget key: those are dropped when their widget is not drawn (the other history mode, another page)
+first_visit = not st.session_state.get("recommend_visited")
+st.session_state["recommend_visited"] = True
+with st.expander("How to read this page", expanded=first_visit):
+    st.markdown(INTRO)
+dataset = dataset_or_stop(paths["data"], need=("test",))
 found, not_offered = checkpoints_or_stop(paths["models"])
 sft_choices = [c for c in found if c["method"] == "sft"]
 igd_choices = [c for c in found if c["method"] == "igd"] or [c for c in found if c["method"] != "sft"]
@@ -52,6 +68,9 @@ with left:
     mode = st.radio("History", ["Build a history", "A real test user"], horizontal=True, key="history_mode")
     truth = None
     if mode == "Build a history":
+        if first_visit:  # a worked example on arrival: a history and (below) its lists
+            st.session_state["history_pick"] = list(example_history(dataset))
+            st.session_state["example_pending"] = True
         # Substring matching and no "Select N matches" entry: Enter adds the one highlighted
         # title (fuzzy matching + bulk select added Dr. Strangelove for "Star Wars").
         picked = st.multiselect("Search the catalogue and add items (oldest first)",
@@ -84,7 +103,9 @@ for note in history.notes:  # they quote what was typed
 
 # What the lists depend on: a stored result for other inputs is not shown under these controls.
 inputs = (history.titles, tuple(arm_labels), sft_pick["path"], igd_pick["path"], k, int(beams), alpha, hide, truth)
-if st.button("Recommend", type="primary", key="recommend"):
+pressed = st.button("Recommend", type="primary", key="recommend")
+example = st.session_state.pop("example_pending", False) and bool(history.titles)
+if pressed or example:
     if not history.titles:
         st.error("The history is empty: add at least one catalogue item (search the catalogue, or paste "
                  "exact titles, one per line).")
@@ -97,7 +118,7 @@ if st.button("Recommend", type="primary", key="recommend"):
             arms = preset_arms(arm_labels, sft, igd, alpha)
             result = compare_arms(arms, history.titles, k=k, beams=int(beams), hide_history=hide)
         st.session_state["comparison"] = {"result": result, "truth": truth, "history": history.titles,
-                                          "inputs": inputs}
+                                          "inputs": inputs, "example": example and not pressed}
 
 shown = st.session_state.get("comparison")
 if shown is None:
@@ -108,6 +129,8 @@ if shown["inputs"] != inputs:  # never old lists under new controls
     st.stop()
 
 result, truth = shown["result"], shown["truth"]
+if shown.get("example"):
+    st.success(EXAMPLE_NOTE)
 for note in result.notes:
     st.info(markdown_literal(note))
 differ, in_history = result.differing(), set(shown["history"])
