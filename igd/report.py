@@ -1,0 +1,213 @@
+"""`igd report --db RUNS.db --out docs/REPORT.md`: the paper's tables and figures recomputed from
+a run store, beside the paper's published numbers (igd/paper_numbers.csv).
+
+Everything comes from the store (metrics, per-user ranks, training logs, the versions and
+machine each run recorded), sorted, with no clock or machine of the reader in it: the same
+store gives the same bytes (figures are SVG text, igd.report_figures). Tables and tests:
+igd.report_data.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from igd import report_data as rd
+from igd import report_figures as figs
+from igd.analysis import IG_BINS
+from igd.config import ARMS
+
+TABLE2_METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10", "fwr", "ise")
+NAMES = {"hr@5": "HR@5", "hr@10": "HR@10", "ndcg@5": "NDCG@5", "ndcg@10": "NDCG@10", "fwr": "FWR",
+         "ise": "ISE (bits)"}
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(r) + " |" for r in rows), ""]
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:+.1f}%"
+
+
+def _p(p: float) -> str:
+    return f"{p:.3g}" if p >= 1e-4 else "< 1e-4"
+
+
+def _paper_range(paper: Sequence[Mapping], table: str, metric: str, pct: bool = False) -> str:
+    found = {r["kind"]: r["value"] for r in paper if r["table"] == table and r["metric"] == metric}
+    if {"min", "max"} <= set(found):
+        low, high = found["min"], found["max"]
+        return f"{_pct(low)} … {_pct(high)}" if pct else f"{low:g} … {high:g}"
+    return "–"
+
+
+def _arm_rows(table: list[dict], metrics: Sequence[str]) -> list[list[str]]:
+    return [[r["label"], str(len(r["seeds"])), *(r["cells"][m].text() if m in r["cells"] else "–" for m in metrics)]
+            for r in table]
+
+
+def table2(runs, paper) -> list[str]:
+    table = rd.arm_table(runs, list(ARMS), TABLE2_METRICS)
+    lines = ["### Table 2 analogue: every method", "",
+             "Test split; mean ± sample std over seeds (no ± for one seed). FWR: share of the most "
+             "frequent first token in a top-10 list (lower = more diverse); ISE: entropy of the "
+             "softmax of the top-10 scores, bits.", ""]
+    return lines + _table(["method", "seeds", *(NAMES[m] for m in TABLE2_METRICS)], _arm_rows(table, TABLE2_METRICS))
+
+
+def improvements(store, runs, paper) -> list[str]:
+    lines = ["### IGD over its base, paired over users", "",
+             "Relative improvement of the seed-mean; p: two-sided sign test over the users whose metric "
+             "differs between the two arms (per-user values averaged over the shared seeds); 95% CI: "
+             f"paired bootstrap of the mean difference ({rd.BOOTSTRAP_RESAMPLES} resamples, seed "
+             f"{rd.BOOTSTRAP_SEED}). Paper: the range of IGD's improvements it reports over its datasets "
+             f"({_paper_range(paper, 'Table 2', 'relative_improvement', pct=True)}).", ""]
+    rows = []
+    for base, arm in rd.PAIRS:
+        if base not in runs or arm not in runs:
+            continue
+        preds = {name: {s: store.predictions(r["id"]) for s, r in runs[name].items()} for name in (base, arm)}
+        for metric in ("hr@10", "ndcg@10"):
+            t = rd.paired(preds[base], preds[arm], metric)
+            rows.append([f"{ARMS[arm].label} vs {ARMS[base].label}", NAMES[metric], str(len(t["seeds"])),
+                         str(t["users"]), f"{t['base']:.4f}", f"{t['arm']:.4f}", _pct(t["relative"]),
+                         f"{t['wins']}/{t['losses']}", _p(t["p_sign"]),
+                         f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]"])
+    if not rows:
+        return lines + ["(No base and IGD arm both evaluated on the test split.)", ""]
+    return lines + _table(["comparison", "metric", "seeds", "users", "base", "IGD", "relative", "users up/down",
+                           "p (sign)", "95% CI of the difference"], rows)
+
+
+def table3(runs) -> list[str]:
+    table = rd.arm_table(runs, rd.ABLATION, ("hr@10", "ndcg@10"))
+    if not table:
+        return []
+    base = next((r for r in table if r["arm"] == "d3"), None)
+    rows = []
+    for r in table:
+        rel = [(_pct(r["cells"][m].mean / base["cells"][m].mean - 1) if base and m in base["cells"] else "–")
+               for m in ("hr@10", "ndcg@10")]
+        rows.append(_arm_rows([r], ("hr@10", "ndcg@10"))[0] + rel)
+    return ["### Table 3 analogue: ablation", ""] + _table(
+        ["arm", "seeds", "HR@10", "NDCG@10", "HR@10 vs D3", "NDCG@10 vs D3"], rows)
+
+
+def table7(rows: Sequence[Mapping], dataset: str, paper) -> list[str]:
+    """FWR and ISE of the test evaluations by decoding and alpha (alpha 0: the decoding without weights)."""
+    groups: dict[tuple, list[Mapping]] = defaultdict(list)
+    for r in rows:
+        if (r["status"] == "complete" and r["split"] == "test" and r["dataset"] == dataset and r["kind"] == "eval"
+                and "fwr" in r["metrics"]):
+            groups[(r.get("arm") or "?", r["alpha"] or 0.0)].append(r)
+    out = [[ARMS[a].label if a in ARMS else a, f"{alpha:g}", str(len(g)),
+            rd.cell([r["metrics"]["fwr"] for r in g]).text(), rd.cell([r["metrics"]["ise"] for r in g]).text(3)]
+           for (a, alpha), g in sorted(groups.items())]
+    if not out:
+        return []
+    return ["### Table 7 analogue: diversity against α", "",
+            f"The paper: FWR falls and ISE rises as α grows; its ISE values span "
+            f"{_paper_range(paper, 'Table 7', 'ise')} bits.", ""] + _table(
+        ["arm", "α", "runs", "FWR", "ISE (bits)"], out)
+
+
+def table8(runs) -> list[str]:
+    table = rd.arm_table(runs, ("igd", "igd_linear"), ("hr@10", "ndcg@10"))
+    if len(table) < 2:
+        return []
+    return ["### Table 8 analogue: binary vs linear IGD-Tuning weights", ""] + _table(
+        ["arm", "seeds", "HR@10", "NDCG@10"], _arm_rows(table, ("hr@10", "ndcg@10")))
+
+
+def beta_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[list[str], list[dict]]:
+    """Validation HR@10 (D3 decoding) of each training family against beta: appendix H."""
+    cells: dict[tuple, list[float]] = defaultdict(list)
+    for r in rows:
+        if (r["status"] == "complete" and r["split"] == "valid" and r["dataset"] == dataset and r["kind"] == "eval"
+                and r["decoding"] == "d3" and r["beta"] is not None and "hr@10" in r["metrics"]):
+            family = f"{r['train_method']} ({r['config'].get('igd_weighting', 'binary')})" \
+                if r["train_method"] == "igd" else r["train_method"]
+            cells[(family, r["beta"])].append(r["metrics"]["hr@10"])
+    if not cells:
+        return [], []
+    points = [{"series": f, "beta": b, "validation HR@10": sum(v) / len(v)} for (f, b), v in sorted(cells.items())]
+    table = _table(["training", "β", "validation HR@10", "runs"],
+                   [[f, f"{b:g}", f"{sum(v) / len(v):.4f}", str(len(v))] for (f, b), v in sorted(cells.items())])
+    return ["### β sensitivity (appendix H), validation split, D3 decoding", ""] + table, points
+
+
+def training_times(rows: Sequence[Mapping], dataset: str) -> list[str]:
+    out = []
+    for r in rows:
+        if r["kind"] in ("train", "baseline") and r["status"] == "complete" and r["dataset"] == dataset:
+            seconds = r["metrics"].get("train_seconds")
+            if seconds is None:
+                continue
+            what = r.get("arm") or r["train_method"] or r["model"]
+            beta = "–" if r["beta"] is None else f"{r['beta']:g}"
+            machine = r["versions"].get("machine", "not recorded")
+            out.append([str(what), beta, str(r["seed"]), f"{seconds / 60:.1f}", machine])
+    if not out:
+        return []
+    return ["### Training time of each run", ""] + _table(["training", "β", "seed", "minutes", "machine"], out)
+
+
+def _figure(chart, out_dir: Path, name: str, alt_text: str) -> list[str]:
+    if chart is None:
+        return [f"({alt_text}: nothing of it is stored in this store.)", ""]
+    figs.write_svg(chart, out_dir / name)
+    return [f"![{alt_text}]({out_dir.name}/{name})", ""]
+
+
+def _eval_label(r: Mapping) -> str:
+    arm = ARMS[r["arm"]].label if r.get("arm") in ARMS else str(r.get("arm"))
+    alpha = "" if r["alpha"] is None else f", α={r['alpha']:g}"
+    return f"{arm}{alpha} (run {r['id']})"
+
+
+def figures(store, rows: Sequence[Mapping], dataset: str, out_dir: Path, slug: str) -> list[str]:
+    logs = {}
+    for r in rows:
+        if r["kind"] == "train" and r["status"] == "complete" and r["dataset"] == dataset and r["seed"] == 0:
+            label = "SFT" if r["train_method"] == "sft" else f"{r['train_method']} β={r['beta']:g}"
+            if r["train_method"] in ("sft", "igd"):
+                logs[f"{label} (run {r['id']})"] = store.train_log(r["id"])
+    evals = {_eval_label(r): r["metrics"] for r in rows if r["kind"] == "eval" and r["status"] == "complete"
+             and r["split"] == "test" and r["dataset"] == dataset and r["seed"] == 0}
+    return (["### Figures", ""]
+            + _figure(figs.loss_curves(logs), out_dir, f"{slug}-loss.svg", "Fig. 2: zero-IG vs IG>0 token loss")
+            + _figure(figs.entropy_gap(evals), out_dir, f"{slug}-entropy-gap.svg",
+                      "Fig. 3: prefix entropy per decoding step, top-10 vs ground truth")
+            + _figure(figs.ig_logp(evals, [b[0] for b in IG_BINS]), out_dir, f"{slug}-ig-logp.svg",
+                      "Fig. 4: log p of decoded tokens by IG"))
+
+
+def build_report(store, out: Path, title: str = "igd report") -> list[Path]:
+    """Write the Markdown report and its figures (a folder beside it); returns the files."""
+    out = Path(out)
+    fig_dir = out.with_name(out.stem + "-figures")
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    for old in fig_dir.glob("*.svg"):  # a figure that is no longer drawn must not linger
+        old.unlink()
+    rows = store.runs()
+    paper = rd.paper_numbers()
+    datasets = sorted({r["dataset"] for r in rows if r["split"] == "test" and r["status"] == "complete"})
+    lines = [f"# {title}", "", "Generated by `igd report` from the run store; regenerate it with the same "
+             "command. Numbers are this code's, on this store's runs; the paper's published figures "
+             "(igd/paper_numbers.csv) stand beside them where the paper gives one.", ""]
+    for dataset in datasets:
+        runs = rd.test_runs(rows, dataset)
+        slug = "".join(c if c.isalnum() else "-" for c in dataset.lower())
+        sweep_lines, points = beta_sweep(rows, dataset)
+        lines += [f"## {dataset}", ""]
+        lines += table2(runs, paper) + improvements(store, runs, paper) + table3(runs) + table7(rows, dataset, paper)
+        lines += table8(runs) + sweep_lines
+        if points:
+            lines += _figure(figs.sweep(points, "beta", "validation HR@10", "Validation HR@10 against β"),
+                             fig_dir, f"{slug}-beta.svg", "β sensitivity")
+        lines += figures(store, rows, dataset, fig_dir, slug) + training_times(rows, dataset)
+    out.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return [out, *sorted(fig_dir.glob("*.svg"))]

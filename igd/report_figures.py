@@ -1,0 +1,84 @@
+"""The report's figures as Vega-Lite charts (altair), written as SVG by vl-convert: text files
+that come out byte-identical from the same store, so a regenerated report diffs clean.
+
+Each function takes plain rows (from igd.report_data / the store) and returns a chart or None
+when the store holds nothing to draw.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping, Sequence
+
+WIDTH, HEIGHT = 520, 260
+
+
+def _alt():
+    import altair as alt
+
+    return alt
+
+
+def loss_curves(logs: Mapping[str, Sequence[Mapping]]):
+    """Fig. 2 / 5 / 7: training loss of zero-IG and non-zero-IG target tokens per logging step,
+    one line per (run, token kind). `logs`: run label -> train_log rows."""
+    values = [{"run": label, "tokens": "zero IG" if r["name"] == "loss_zero_ig" else "IG > 0",
+               "step": r["step"], "loss": r["value"]}
+              for label, rows in logs.items() for r in rows if r["name"] in ("loss_zero_ig", "loss_nonzero_ig")]
+    if not values:
+        return None
+    alt = _alt()
+    return alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
+        x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="mean token loss (CE)"),
+        color=alt.Color("run:N", title="run"), strokeDash=alt.StrokeDash("tokens:N", title="target tokens"),
+    ).properties(width=WIDTH, height=HEIGHT, title="Training loss of zero-IG vs IG > 0 target tokens")
+
+
+_STEP = re.compile(r"^h_(pred|truth)@(\d+)$")
+
+
+def entropy_gap(evals: Mapping[str, Mapping[str, float]]):
+    """Fig. 3 / 6 / 8: mean H(prefix) per decoding step of the top-10 (solid) and of the
+    ground truth (dashed), one colour per evaluation (e.g. per alpha)."""
+    values = []
+    for label, metrics in evals.items():
+        for name, value in metrics.items():
+            if m := _STEP.match(name):
+                values.append({"run": label, "of": "top-10" if m[1] == "pred" else "ground truth",
+                               "step": int(m[2]), "H": value})
+    if not values:
+        return None
+    alt = _alt()
+    return alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
+        x=alt.X("step:Q", title="decoding step (tokens generated)"),
+        y=alt.Y("H:Q", title="mean prefix entropy H (nats, Eq. 4)"),
+        color=alt.Color("run:N", title="decoding"), strokeDash=alt.StrokeDash("of:N", title="prefix of"),
+    ).properties(width=WIDTH, height=HEIGHT, title="Entropy of the decoded prefix vs the ground truth's")
+
+
+def ig_logp(evals: Mapping[str, Mapping[str, float]], bins: Sequence[str]):
+    """Fig. 4: mean log p of the decoded tokens per IG bin (zero-IG tokens in bin "0")."""
+    values = [{"run": label, "IG bin": b, "mean log p": m[f"iglogp_mean@{b}"], "tokens": m[f"iglogp_n@{b}"]}
+              for label, m in evals.items() for b in bins if f"iglogp_mean@{b}" in m]
+    if not values:
+        return None
+    alt = _alt()
+    return alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        x=alt.X("IG bin:N", sort=list(bins), title="IG of the token (nats)"),
+        xOffset=alt.XOffset("run:N"), y=alt.Y("mean log p:Q", title="mean log p of the decoded token"),
+        color=alt.Color("run:N", title="run"), tooltip=["run", "IG bin", "mean log p", "tokens"],
+    ).properties(width=WIDTH, height=HEIGHT, title="Log-probability of decoded tokens by their IG")
+
+
+def sweep(points: Sequence[Mapping], x: str, y: str, title: str):
+    """A metric against a setting (beta, alpha), one line per series."""
+    if not points:
+        return None
+    alt = _alt()
+    return alt.Chart(alt.Data(values=list(points))).mark_line(point=True).encode(
+        x=alt.X(f"{x}:Q", title=x), y=alt.Y(f"{y}:Q", title=y), color=alt.Color("series:N", title=""),
+    ).properties(width=WIDTH, height=HEIGHT, title=title)
+
+
+def write_svg(chart, path) -> None:
+    chart.save(str(path), format="svg")  # altair renders through vl-convert (offline, deterministic)

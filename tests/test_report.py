@@ -1,0 +1,94 @@
+"""`igd report` on a hand-built run store: mean ± std over seeds, the paired sign test and
+bootstrap interval, the paper's numbers beside ours, and byte-identical regeneration."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from igd import report_data as rd
+from igd.report import build_report
+from igd.store import RunRecord, RunStore
+
+USERS = 6
+
+
+def ranks_row(ranks):
+    def items(rank):  # the target at its rank among 11 titles
+        titles = [f"x{k}" for k in range(11)]
+        if rank is not None:
+            titles[rank - 1] = "t"
+        return titles
+
+    return [{"user_index": i, "user_id": f"u{i}", "target_title": "t", "rank": r, "items": items(r),
+             "scores": [0.0] * 11} for i, r in enumerate(ranks)]
+
+
+def add_eval(store: RunStore, arm: str, seed: int, ranks, decoding: str, train: str, alpha=None, fwr=0.2, ise=3.0):
+    run = store.start(RunRecord(kind="eval", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=seed,
+                                split="test", train_method=train, decoding=decoding, alpha=alpha, arm=arm,
+                                beta=None if train == "sft" else 0.2))
+    hr10 = sum(r is not None and r <= 10 for r in ranks) / len(ranks)
+    ndcg10 = sum(1 / math.log2(r + 1) for r in ranks if r is not None and r <= 10) / len(ranks)
+    store.complete(run, {"hr@5": hr10, "hr@10": hr10, "ndcg@5": ndcg10, "ndcg@10": ndcg10, "fwr": fwr, "ise": ise},
+                   ranks_row(ranks))
+    return run
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = RunStore(tmp_path / "runs.db")
+    # D3 hits users 0 and 1; D3+IGD hits users 0, 1, 2, 3 (seed 0) and 0, 1, 2 (seed 1)
+    add_eval(s, "d3", 0, [1, 3, None, None, None, None], "d3", "sft")
+    add_eval(s, "d3", 1, [1, 3, None, None, None, None], "d3", "sft")
+    add_eval(s, "igd", 0, [1, 3, 2, 5, None, None], "igd", "igd", alpha=0.2, fwr=0.1, ise=3.1)
+    add_eval(s, "igd", 1, [1, 3, 2, None, None, None], "igd", "igd", alpha=0.2, fwr=0.1, ise=3.1)
+    return s
+
+
+def test_mean_and_std_over_seeds_by_hand(store):
+    runs = rd.test_runs(store.runs(), "toy")
+    table = {r["arm"]: r for r in rd.arm_table(runs, ["d3", "igd"], ("hr@10",))}
+    assert table["d3"]["cells"]["hr@10"] == rd.Cell(2 / 6, 0.0, 2)
+    igd = table["igd"]["cells"]["hr@10"]  # 4/6 and 3/6: mean 7/12, sample std |4/6 - 3/6| / sqrt 2
+    assert igd.mean == pytest.approx(7 / 12) and igd.std == pytest.approx((1 / 6) / math.sqrt(2)) and igd.n == 2
+
+
+def test_paired_sign_test_and_bootstrap_by_hand(store):
+    runs = rd.test_runs(store.runs(), "toy")
+    preds = {arm: {s: store.predictions(r["id"]) for s, r in runs[arm].items()} for arm in ("d3", "igd")}
+    t = rd.paired(preds["d3"], preds["igd"], "hr@10")
+    # per-user mean over 2 seeds, IGD - D3: users 2 (+1), 3 (+0.5); nobody worse
+    assert (t["wins"], t["losses"], t["users"]) == (2, 0, USERS)
+    assert t["p_sign"] == pytest.approx(0.5)  # two-sided binomial, 2 of 2: 2 * 0.5**2
+    assert t["base"] == pytest.approx(2 / 6) and t["arm"] == pytest.approx(3.5 / 6)
+    assert t["relative"] == pytest.approx(0.75)
+    assert 0 <= t["ci_low"] <= 1.5 / 6 <= t["ci_high"] <= 1.5 / 2  # the mean difference 0.25 inside
+
+
+def test_ndcg_per_user_from_ranks():
+    values = rd.user_values(ranks_row([1, 3, None, 11]), "ndcg@10")
+    assert values == {0: 1.0, 1: 0.5, 2: 0.0, 3: 0.0}  # 1/log2(4) = 0.5; rank 11 is outside the top 10
+
+
+def test_the_report_reads_the_papers_numbers(tmp_path):
+    paper = rd.paper_numbers()
+    improvement = {r["kind"]: r["value"] for r in paper if r["metric"] == "relative_improvement"}
+    assert improvement == {"min": 0.05, "max": 0.42}  # typed in from the paper (Table 2's range)
+    with pytest.raises(ValueError, match="columns must be"):
+        rd.paper_numbers("table,value\nTable 2,1\n")
+    with pytest.raises(ValueError, match="row 2: value 'x'"):
+        rd.paper_numbers(",".join(rd.PAPER_COLUMNS) + "\nT,d,m,hr@10,value,x,src\n")
+
+
+def test_report_tables_and_byte_identical_regeneration(store, tmp_path):
+    out = tmp_path / "docs" / "REPORT.md"
+    out.parent.mkdir()
+    files = build_report(store, out)
+    text = out.read_text()
+    assert "| D3 | 2 | .3333 ± .0000 |" in text  # HR@5 column, mean ± std over 2 seeds
+    assert "+5.0% … +42.0%" in text  # the paper's range, from igd/paper_numbers.csv
+    assert "| D3 + IGD (IGD-Tuning + IGD-Decoding) vs D3 | HR@10 | 2 | 6 | 0.3333 | 0.5833 | +75.0% | 2/0 | 0.5 |" in text
+    first = {f: f.read_bytes() for f in files}
+    again = build_report(store, out)
+    assert again == files and {f: f.read_bytes() for f in again} == first
