@@ -2,7 +2,6 @@
 bootstrap interval, the paper's numbers beside ours, and byte-identical regeneration."""
 
 import math
-from pathlib import Path
 
 import pytest
 
