@@ -290,6 +290,15 @@ def train_log(path: str, mtime: float, run_id: int) -> list[dict]:
         store.close()
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def predictions(path: str, mtime: float, run_id: int) -> list[dict]:
+    store = RunStore(path, readonly=True)
+    try:
+        return store.predictions(run_id)
+    finally:
+        store.close()
+
+
 def runs_or_none(path: str) -> tuple[list[dict], tuple[str, float]] | None:
     """All runs (with metrics) read-only, and the (path, mtime) key for `train_log`; or None
     after a message in the page."""

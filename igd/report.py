@@ -37,11 +37,10 @@ def _p(p: float) -> str:
 
 
 def _paper_range(paper: Sequence[Mapping], table: str, metric: str, pct: bool = False) -> str:
-    found = {r["kind"]: r["value"] for r in paper if r["table"] == table and r["metric"] == metric}
-    if {"min", "max"} <= set(found):
-        low, high = found["min"], found["max"]
-        return f"{_pct(low)} … {_pct(high)}" if pct else f"{low:g} … {high:g}"
-    return "–"
+    found = rd.paper_range(paper, table, metric)
+    if found is None:
+        return "–"
+    return f"{_pct(found[0])} … {_pct(found[1])}" if pct else f"{found[0]:g} … {found[1]:g}"
 
 
 def _arm_rows(table: list[dict], metrics: Sequence[str]) -> list[list[str]]:
@@ -65,17 +64,10 @@ def improvements(store, runs, paper) -> list[str]:
              f"paired bootstrap of the mean difference ({rd.BOOTSTRAP_RESAMPLES} resamples, seed "
              f"{rd.BOOTSTRAP_SEED}). Paper: the range of IGD's improvements it reports over its datasets "
              f"({_paper_range(paper, 'Table 2', 'relative_improvement', pct=True)}).", ""]
-    rows = []
-    for base, arm in rd.PAIRS:
-        if base not in runs or arm not in runs:
-            continue
-        preds = {name: {s: store.predictions(r["id"]) for s, r in runs[name].items()} for name in (base, arm)}
-        for metric in ("hr@10", "ndcg@10"):
-            t = rd.paired(preds[base], preds[arm], metric)
-            rows.append([f"{ARMS[arm].label} vs {ARMS[base].label}", NAMES[metric], str(len(t["seeds"])),
-                         str(t["users"]), f"{t['base']:.4f}", f"{t['arm']:.4f}", _pct(t["relative"]),
-                         f"{t['wins']}/{t['losses']}", _p(t["p_sign"]),
-                         f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]"])
+    rows = [[f"{ARMS[t['igd_arm']].label} vs {ARMS[t['base_arm']].label}", NAMES[t["metric"]], str(len(t["seeds"])),
+             str(t["users"]), f"{t['base']:.4f}", f"{t['arm']:.4f}", _pct(t["relative"]), f"{t['wins']}/{t['losses']}",
+             _p(t["p_sign"]), f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]"]
+            for t in rd.improvement_rows(store.predictions, runs)]
     if not rows:
         return lines + ["(No base and IGD arm both evaluated on the test split.)", ""]
     return lines + _table(["comparison", "metric", "seeds", "users", "base", "IGD", "relative", "users up/down",

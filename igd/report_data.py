@@ -15,7 +15,7 @@ import csv
 import statistics
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from igd.config import ARMS
 
@@ -107,6 +107,24 @@ def paired(base: Mapping[int, Sequence[Mapping]], arm: Mapping[int, Sequence[Map
     return {"metric": metric, "seeds": seeds, "users": len(users), "base": mean_a, "arm": mean_b,
             "relative": (mean_b - mean_a) / mean_a if mean_a else float("nan"), "wins": wins,
             "losses": losses, "p_sign": float(p_sign), "ci_low": low, "ci_high": high}
+
+
+def improvement_rows(predictions: Callable[[int], Sequence[Mapping]], runs: Mapping[str, Mapping[int, Mapping]],
+                     metrics: Sequence[str] = ("hr@10", "ndcg@10")) -> list[dict]:
+    """IGD against its base for every pair of PAIRS evaluated here: `paired` per metric, with
+    the two arms. `predictions(run_id)`: a run's stored per-user predictions."""
+    rows = []
+    for base, arm in PAIRS:
+        if base in runs and arm in runs:
+            preds = {name: {s: predictions(r["id"]) for s, r in runs[name].items()} for name in (base, arm)}
+            rows += [{"base_arm": base, "igd_arm": arm, **paired(preds[base], preds[arm], m)} for m in metrics]
+    return rows
+
+
+def paper_range(paper: Sequence[Mapping], table: str, metric: str) -> tuple[float, float] | None:
+    """(min, max) the paper states for `metric` in `table`, or None."""
+    found = {r["kind"]: r["value"] for r in paper if r["table"] == table and r["metric"] == metric}
+    return (found["min"], found["max"]) if {"min", "max"} <= set(found) else None
 
 
 def paper_numbers(text: str | None = None) -> list[dict]:

@@ -334,6 +334,21 @@ def test_runs_page(monkeypatch, fruit):
     assert set(at.dataframe[0].value["method"]) == {"D3"}
 
 
+def test_runs_page_sets_the_run_beside_the_paper(monkeypatch, fruit):
+    from igd import report_data as rd
+    from igd.store import RunStore
+
+    at = app(monkeypatch, fruit, "views/runs.py")
+    assert "Paper vs this run" in [h.value for h in at.header]
+    store = RunStore(fruit["runs"], readonly=True)
+    tested = rd.test_runs(store.runs(), load_dataset(fruit["data"]).name)
+    want = rd.improvement_rows(store.predictions, tested)
+    shown = next(d.value for d in at.dataframe if "paper (its datasets)" in d.value.columns)
+    assert list(shown["this run"]) == [f"{t['relative']:+.1%}" for t in want] and len(want) >= 2
+    assert set(shown["paper (its datasets)"]) == {"+5% … +42%"}  # from igd/paper_numbers.csv
+    assert list(shown["p (sign test)"]) == [round(t["p_sign"], 4) for t in want]
+
+
 def test_catalogue_page(monkeypatch, fruit):
     at = app(monkeypatch, fruit, "views/catalogue.py")
     assert [m.label for m in at.metric][:2] == ["Users", "Items"] and at.metric[1].value == str(len(TITLES))

@@ -1,5 +1,6 @@
-"""Runs: the run store read-only. Filter, compare methods (mean and spread over seeds), follow
-beta and alpha sweeps, and see the zero-IG vs non-zero-IG training losses (the paper's Fig. 2)."""
+"""Runs: the run store read-only. Filter, compare methods (mean and spread over seeds), set them
+beside the paper (paper_panel), follow beta and alpha sweeps, and see the zero-IG vs non-zero-IG
+training losses (the paper's Fig. 2)."""
 
 import altair as alt
 import pandas as pd
@@ -8,6 +9,7 @@ import streamlit as st
 from igd.config import ARMS, DECODINGS
 from igd.store import summarize
 from hosting import public
+from paper_panel import paper_panel
 from ui import current_paths, markdown_literal, name_of, runs_or_none, said, train_log
 
 KS = (1, 3, 5, 10, 20)
@@ -88,6 +90,8 @@ else:
     st.altair_chart((bars + spread).properties(height=40 * len(summary) + 40), width="stretch")
     st.dataframe(summary[["dataset", "model", "setting", "n", "mean", "std", "seeds"]], hide_index=True,
                  width="stretch")
+
+paper_panel(runs, key)
 
 st.header("Sweeps")
 st.caption("α of a decoding with step weights on the same checkpoint, and a training method's β "

@@ -1,0 +1,48 @@
+"""The Runs page's "paper vs this run" view: the same tables `igd report` writes
+(igd.report_data), for one dataset of the store, beside the paper's published figures."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from igd import report_data as rd
+from igd.config import ARMS
+from ui import markdown_literal, predictions
+
+
+def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
+    st.header("Paper vs this run")
+    datasets = sorted({r["dataset"] for r in runs if r["split"] == "test" and r["status"] == "complete"
+                       and r["kind"] in ("eval", "baseline")})
+    if not datasets:
+        st.info("No complete test evaluation in this store: `igd experiment` writes them.")
+        return
+    dataset = st.selectbox("Dataset", datasets, key="paper_dataset")
+    tested = rd.test_runs(runs, dataset)
+    paper = rd.paper_numbers()
+    table = rd.arm_table(tested, list(ARMS), ("hr@10", "ndcg@10", "fwr", "ise"))
+    st.dataframe(pd.DataFrame([{"method": r["label"], "seeds": len(r["seeds"]),
+                                **{m: r["cells"][m].text() if m in r["cells"] else "–"
+                                   for m in ("hr@10", "ndcg@10", "fwr", "ise")}} for r in table]),
+                 hide_index=True, width="stretch")
+    st.caption("Test split, mean ± sample std over seeds (no ± for one seed).")
+    span = rd.paper_range(paper, "Table 2", "relative_improvement")
+    rows = rd.improvement_rows(partial(predictions, *key), tested)
+    if not rows:
+        st.info("IGD and its base (D3, BIGRec) are not both evaluated on this dataset's test split.")
+        return
+    paper_text = f"{span[0]:+.0%} … {span[1]:+.0%}" if span else "–"
+    st.dataframe(pd.DataFrame([{
+        "comparison": f"{ARMS[t['igd_arm']].label} vs {ARMS[t['base_arm']].label}", "metric": t["metric"],
+        "seeds": len(t["seeds"]), "users": t["users"], "this run": f"{t['relative']:+.1%}",
+        "paper (its datasets)": paper_text, "users up/down": f"{t['wins']}/{t['losses']}",
+        "p (sign test)": round(t["p_sign"], 4), "95% CI of the difference": f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]",
+    } for t in rows]), hide_index=True, width="stretch")
+    st.caption(markdown_literal(
+        "Relative improvement of IGD over the base it is added to, on the same users. p: two-sided sign test "
+        "over the users whose metric differs; CI: paired bootstrap of the mean difference. The paper's column "
+        "is the range it reports over its four datasets (igd/paper_numbers.csv); `igd report` writes the "
+        "same tables with the ablation, diversity against α, β sensitivity and the figures."))
