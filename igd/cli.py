@@ -41,7 +41,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.data)
     unseen = _resolve(args, "unseen", default(TrainConfig, "unseen"))
     stats = dataset_stats(dataset, load_tokenizer(args.tokenizer), Template(style=args.style),
-                          StatsConfig(train_on_valid=args.train_on_valid, unseen=unseen))
+                          StatsConfig(train_on_valid=args.train_on_valid, unseen=unseen,
+                                      decisiveness=args.decisiveness))
     print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
     return 0
 
@@ -62,7 +63,7 @@ def _train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
         finetune=args.finetune, lora=LoraSettings(r=args.lora_r, alpha=args.lora_alpha),
         tiny=TinyConfig(hidden_size=args.tiny_hidden, layers=args.tiny_layers),
         style=args.style, preamble=_resolve(args, "preamble", None), category=args.category,
-        unseen=_resolve(args, "unseen", default(TrainConfig, "unseen")),
+        unseen=_resolve(args, "unseen", default(TrainConfig, "unseen")), decisiveness=args.decisiveness,
         eval_loss=_resolve(args, "eval_loss", default(TrainConfig, "eval_loss")),
         epochs=args.epochs, patience=args.patience, learning_rate=args.lr, batch_size=args.batch_size,
         grad_accum=args.grad_accum, max_length=args.max_length, max_steps=args.max_steps,
@@ -93,6 +94,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from igd.evaluate import evaluate
 
     cfg = EvalConfig(split=args.split, max_users=args.max_users, unseen=_resolve(args, "unseen", None),
+                     decisiveness=args.decisiveness,
                      decode=DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams,
                                          batch_size=args.batch_size,
                                          beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop"))))

@@ -7,9 +7,10 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECODINGS, EVAL_LOSSES, PREAMBLES, PROTOCOLS, SEED_MAX,
-                        SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES, WEIGHTINGS, DecodeConfig,
-                        EvalConfig, ExperimentConfig, LoraSettings, TinyConfig, TrainConfig, default)
+from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECISIVENESS, DECISIVENESS_LABELS, DECODINGS, EVAL_LOSSES,
+                        PREAMBLES, PROTOCOLS, SEED_MAX, SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES,
+                        WEIGHTINGS, DecodeConfig, EvalConfig, ExperimentConfig, LoraSettings, TinyConfig,
+                        TrainConfig, default)
 
 
 # Config fields (igd.config.ConfigError.field) whose option is not `--` + the field with dashes;
@@ -73,6 +74,12 @@ def _protocol(p: argparse.ArgumentParser) -> None:
                         "stopping, beta/alpha grids, HR@10 selection; README); default: igd's own defaults")
 
 
+def _decisiveness(p: argparse.ArgumentParser, default_value: str | None, what: str) -> None:
+    p.add_argument("--decisiveness", choices=DECISIVENESS, default=default_value,
+                   help="token decisiveness measure in place of IG: "
+                        + "; ".join(f"{k}: {v}" for k, v in DECISIVENESS_LABELS.items()) + f" ({what}; README)")
+
+
 def _training_options(p: argparse.ArgumentParser) -> None:
     tc = partial(default, TrainConfig)  # the config default of a field
     p.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
@@ -94,6 +101,7 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--category", default=tc("category"), help="noun used in the prompt, e.g. movies")
     p.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
                    help=f"items never seen as training targets (default {tc('unseen')}; README)")
+    _decisiveness(p, tc("decisiveness"), f"default {tc('decisiveness')}")
     p.add_argument("--eval-loss", choices=EVAL_LOSSES, default=None,
                    help=f"early-stopping loss: plain CE or the method's training loss (default {tc('eval_loss')})")
     p.add_argument("--epochs", type=int, default=tc("epochs"), help="maximum epochs")
@@ -162,6 +170,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
                     help="target text: plain `title\\n` (IGD, default) or quoted `\"title\"\\n` (D3/BIGRec)")
     st.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
                     help="items never seen as training targets: generable with IG 0 (default) or excluded")
+    _decisiveness(st, default(TrainConfig, "decisiveness"), f"default {default(TrainConfig, 'decisiveness')}")
     st.add_argument("--train-on-valid", action="store_true",
                     help="take priors from valid.csv (for datasets without train.csv; evaluate on test)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
@@ -185,6 +194,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     _decoding_options(ev)
     ev.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
                     help="decode under another candidate policy than the checkpoint's (default: its own)")
+    _decisiveness(ev, None, "IGD-Decoding's IG~; default: the checkpoint's own")
     ev.add_argument("--split", choices=("valid", "test"), default=default(EvalConfig, "split"),
                     help="split to evaluate")
     ev.add_argument("--batch-size", type=int, default=default(DecodeConfig, "batch_size"),

@@ -141,6 +141,10 @@ VIEW_ARMS_MIN, VIEW_ARMS_MAX = 2, 5
 
 
 UNSEEN_POLICIES = ("generable", "excluded")  # items never a training target (README)
+# Token decisiveness on the trie (igd.info_gain): IG (Eq. 5), or an alternative the paper names
+DECISIVENESS = ("ig", "gini", "gain-ratio")
+DECISIVENESS_LABELS = {"ig": "information gain (Eq. 5, nats)", "gini": "Gini impurity of the sibling branches",
+                       "gain-ratio": "gain ratio (IG / split information of the parent)"}
 STYLES = ("plain", "quoted")  # target text: `title\n` (IGD) or `"title"\n` (D3/BIGRec)
 PREAMBLES = ("alpaca", "short", "official")  # prompt text (templates.py)
 BEAM_STOPS = ("fast", "official")  # HF early_stopping: True for length penalty 0, or always False
@@ -204,6 +208,7 @@ class TrainConfig:
     preamble: str | None = None  # default: short for tiny, alpaca otherwise
     category: str = "items"
     unseen: str = "generable"
+    decisiveness: str = "ig"  # DECISIVENESS: the measure in place of IG in weights, IG~ and the trie
     eval_loss: str = "ce"  # EVAL_LOSSES
     epochs: int = 3
     patience: int = 1
@@ -223,6 +228,7 @@ class TrainConfig:
         check_choice(self, "method", self.method, TRAIN_METHODS)
         check_choice(self, "igd_weighting", self.igd_weighting, WEIGHTINGS)
         check_choice(self, "unseen", self.unseen, UNSEEN_POLICIES)
+        check_choice(self, "decisiveness", self.decisiveness, DECISIVENESS)
         check_choice(self, "style", self.style, STYLES)
         check_choice(self, "eval_loss", self.eval_loss, EVAL_LOSSES)
         if self.preamble is not None:
@@ -297,12 +303,15 @@ class EvalConfig:
     max_users: int | None = None  # evenly spread subsample, for demos
     decode: DecodeConfig = DecodeConfig()
     unseen: str | None = None  # the trie's policy at decoding; None: the checkpoint's own
+    decisiveness: str | None = None  # DECISIVENESS at decoding (IG~); None: the checkpoint's own
 
     def __post_init__(self) -> None:
         if self.max_users is not None:
             check_at_least(self, "max_users", 1)
         if self.unseen is not None:
             check_choice(self, "unseen", self.unseen, UNSEEN_POLICIES)
+        if self.decisiveness is not None:
+            check_choice(self, "decisiveness", self.decisiveness, DECISIVENESS)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from igd.checkpoint import Checkpoint, load_checkpoint, read_item_prior
 from igd.data import Dataset, Sample, evenly_spaced, load_dataset
 from igd.config import DecodeConfig, EvalConfig, arm_of
 from igd.decode import processor_for, recommend_batch
-from igd.info_gain import IGTrie, build_ig_trie, title_counts
+from igd.info_gain import IGTrie, build_ig_trie, rescored, title_counts
 from igd.metrics import rank_of, summarize
 from igd.store import RunRecord, recorded_run
 from igd.templates import prompt_ids_batch
@@ -32,21 +32,28 @@ def training_rows_of(ck: Checkpoint, dataset: Dataset) -> list[Sample]:
     return evenly_spaced(rows, ck.meta.get("config", {}).get("max_train_rows"))
 
 
-def checkpoint_trie(ck: Checkpoint, dataset: Dataset, unseen: str | None = None) -> IGTrie:
+def checkpoint_decisiveness(meta: dict) -> str:
+    """The decisiveness measure a checkpoint was trained with (IG before measures existed)."""
+    return meta.get("decisiveness") or meta.get("config", {}).get("decisiveness") or "ig"
+
+
+def checkpoint_trie(ck: Checkpoint, dataset: Dataset, unseen: str | None = None,
+                    decisiveness: str | None = None) -> IGTrie:
     """Rebuild the checkpoint's IG trie on `dataset`; refuse a dataset it was not trained on.
     `unseen` decodes under another candidate policy than the checkpoint's own (training is
-    the same under both: every training target is seen); None keeps the checkpoint's."""
+    the same under both: every training target is seen), `decisiveness` with another measure
+    (igd.config.DECISIVENESS); None keeps the checkpoint's."""
     counts = read_item_prior(ck.path, dataset.fingerprint) or title_counts(training_rows_of(ck, dataset),
                                                                            dataset.catalogue)
-    own = ck.meta.get("unseen", "generable")
-    ig = build_ig_trie(dataset.catalogue, counts, ck.tokenizer, ck.template, own)
+    own, measure = ck.meta.get("unseen", "generable"), checkpoint_decisiveness(ck.meta)
+    ig = build_ig_trie(dataset.catalogue, counts, ck.tokenizer, ck.template, own, measure)
     if ck.meta.get("trie_fingerprint") not in (None, ig.fingerprint):
         raise ValueError(f"{dataset.root} gives a different item trie than the one checkpoint "
                          f"{ck.path} was trained with (dataset {ck.meta.get('dataset')!r}, "
                          f"fingerprint {str(ck.meta.get('dataset_fingerprint'))[:12]}); evaluate on that dataset")
     if unseen is not None and unseen != own:
-        ig = build_ig_trie(dataset.catalogue, counts, ck.tokenizer, ck.template, unseen)
-    return ig
+        ig = build_ig_trie(dataset.catalogue, counts, ck.tokenizer, ck.template, unseen, measure)
+    return rescored(ig, decisiveness or measure)
 
 
 def decode_users(ck: Checkpoint, ig: IGTrie, dataset: Dataset, rows: Sequence[Sample],
@@ -82,7 +89,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
     state = PartialState()
     ck = load_checkpoint(checkpoint, device=state.device)
     dataset = load_dataset(data)
-    ig = checkpoint_trie(ck, dataset, cfg.unseen)
+    ig = checkpoint_trie(ck, dataset, cfg.unseen, cfg.decisiveness)
     rows = evenly_spaced(list(dataset.split(cfg.split)), cfg.max_users)
     main_store = store if state.is_main_process else None  # one run, written by the main process
     with recorded_run(main_store, lambda: _record(ck, dataset, cfg, seed, store)) as run_id:
@@ -146,6 +153,7 @@ def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None,
         checkpoint=str(ck.path), parent_run=_parent(store, meta.get("train_run"), ck.path),
         config={"eval_version": EVAL_VERSION, "num_beams": cfg.decode.num_beams,
                 "batch_size": cfg.decode.batch_size, "beam_stop": cfg.decode.beam_stop, "unseen": cfg.unseen or meta.get("unseen", "generable"),
+                "decisiveness": cfg.decisiveness or checkpoint_decisiveness(meta),
                 "max_users": cfg.max_users, "igd_weighting": weighting,
                 # What trained the checkpoint: `igd experiment` reuses this evaluation on a
                 # machine without the checkpoint when it would train the same thing.

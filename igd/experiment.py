@@ -38,8 +38,14 @@ _LOCATION_FIELDS = ("data", "out", "overwrite")
 def checkpoint_dir(cfg: ExperimentConfig, method: str, beta: float | None, seed: int,
                    weighting: str = "binary") -> Path:
     name = load_dataset(cfg.base.data).name
-    tag = method + ("-linear" if weighting == "linear" else "") + ("" if beta is None else f"-beta{beta:g}")
+    tag = (method + ("-linear" if weighting == "linear" else "") + _measure_tag(cfg.base.decisiveness)
+           + ("" if beta is None else f"-beta{beta:g}"))
     return Path(cfg.out_dir) / name / cfg.base.model.replace("/", "_") / f"{tag}-seed{seed}"
+
+
+def _measure_tag(decisiveness: str) -> str:
+    """IG checkpoints keep their folders; another measure trains beside them, not over them."""
+    return "" if decisiveness == "ig" else f"-{decisiveness}"
 
 
 def same_training(old: dict, new: dict) -> bool:
@@ -150,7 +156,7 @@ def _eval(cfg: ExperimentConfig, training: tuple[str, float | None, str], decodi
     if (done := stored_eval(store, tc, dc, split, max_users)) is not None:
         return done
     ckpt = ensure_checkpoint(cfg, method, beta, seed, store, weighting)
-    if (done := finished_eval(store, ckpt, dc, split, seed, max_users)) is not None:
+    if (done := finished_eval(store, ckpt, dc, split, seed, max_users, tc.decisiveness)) is not None:
         return done
     return evaluate(ckpt, cfg.base.data, EvalConfig(split=split, max_users=max_users, decode=dc),
                     store, seed=seed)
@@ -171,24 +177,26 @@ def finished_most_popular(cfg: ExperimentConfig, store) -> dict | None:
 
 
 def finished_eval(store, ckpt: Path, dc: DecodeConfig, split: str, seed: int,
-                  max_users: int | None) -> dict | None:
+                  max_users: int | None, decisiveness: str = "ig") -> dict | None:
     """Metrics of a complete evaluation of this very checkpoint (started after it was last
-    written) with the same decoding, split, users and seed: a rerun experiment resumes."""
+    written) with the same decoding, decisiveness, split, users and seed: a rerun resumes."""
     if store is None:
         return None
     written = datetime.fromtimestamp((Path(ckpt) / META).stat().st_mtime, timezone.utc)
     for r in reversed(store.runs(kind="eval", decoding=dc.method, split=split, seed=seed, status="complete")):
-        same = (Path(r["checkpoint"] or "").resolve() == Path(ckpt).resolve() and _same_decoding(r, dc, max_users))
+        same = (Path(r["checkpoint"] or "").resolve() == Path(ckpt).resolve()
+                and _same_decoding(r, dc, max_users, decisiveness))
         if same and datetime.fromisoformat(r["started_at"]) >= written.replace(microsecond=0):
             return r["metrics"]
     return None
 
 
-def _same_decoding(r: dict, dc: DecodeConfig, max_users: int | None) -> bool:
+def _same_decoding(r: dict, dc: DecodeConfig, max_users: int | None, decisiveness: str) -> bool:
+    """Same decoding settings; an evaluation recorded before measures existed decoded with IG."""
     c = r["config"]
     return (r["alpha"] == (dc.alpha if dc.spec.uses_alpha else None) and c.get("max_users") == max_users
             and c.get("num_beams") == dc.num_beams and c.get("beam_stop", "fast") == dc.beam_stop
-            and c.get("eval_version", 1) == EVAL_VERSION)
+            and c.get("eval_version", 1) == EVAL_VERSION and c.get("decisiveness", "ig") == decisiveness)
 
 
 def stored_eval(store, tc: TrainConfig, dc: DecodeConfig, split: str, max_users: int | None) -> dict | None:
@@ -203,7 +211,7 @@ def stored_eval(store, tc: TrainConfig, dc: DecodeConfig, split: str, max_users:
     trained = {r["id"]: r["config"] for r in store.runs(kind="train", status="complete")}
     for r in reversed(store.runs(kind="eval", decoding=dc.method, split=split, seed=tc.seed, status="complete")):
         how = r["config"].get("train_config") or trained.get(r["parent_run"])
-        if (how and r["dataset_fingerprint"] == fingerprint and _same_decoding(r, dc, max_users)
+        if (how and r["dataset_fingerprint"] == fingerprint and _same_decoding(r, dc, max_users, tc.decisiveness)
                 and same_training(how, wanted)):
             return r["metrics"]
     return None

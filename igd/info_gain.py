@@ -19,6 +19,28 @@ carry training mass only, and zero-mass edges get IG~ = 0 (weight 1). Without th
 unseen branch's IG 0 becomes the minimum and shifts every seen sibling's IG~ (on
 MovieLens-100K it squeezed all first-token IG~ into [0.979, 1]), so seen titles would decode
 differently from the official code's seen-only trie.
+
+Other decisiveness measures (``decisiveness``; the paper's conclusion names Gini impurity and
+gain ratio as alternatives to IG). Same trie, same global priors, and each is additive over
+the items below a prefix, so each is 0 exactly where IG is 0 (no sibling branch with mass;
+zero-mass edges under "generable"): the zero / non-zero split, hence binary IGD-Tuning, is the
+same under all three. What the chosen measure replaces downstream: IGD-Tuning's weights,
+IGD-Decoding's IG~ (Eq. 9, same sibling rule) and `igd stats`; node entropy stays H.
+- "ig" (default): IG(token) = H(parent) - H(child), as above.
+- "gini": G(prefix) = sum_{i under prefix} p_i (1 - p_i): the Gini impurity
+  1 - sum p_i^2 = sum p_i (1 - p_i) restricted to the items under the prefix, with the global
+  priors of Eq. 4 (not renormalised), so it adds up over items as H does;
+  decisiveness(token) = G(parent) - G(child) >= 0, the Gini mass of the sibling branches.
+  Where -p ln p weighs a share p by its surprise ln(1/p), p (1 - p) weighs it about by p
+  alone: a token that rules out many rare items counts for less, one that rules out a
+  popular item for more, than under IG.
+- "gain-ratio": IG(token) / SplitInfo(parent), SplitInfo(parent) = -sum_c q_c ln q_c over the
+  parent's children c that carry training mass, q_c = mass(c) / mass(parent) (C4.5's
+  correction of IG's bias towards nodes with many children). One child with mass gives
+  SplitInfo 0 and IG 0: the ratio is 0. All siblings share their parent's SplitInfo, so IG~,
+  a max-min normalisation among siblings, equals IG's: gain ratio changes the comparison
+  across nodes only (linear IGD-Tuning weights, `igd stats`), not IGD-Decoding.
+The measure enters the trie fingerprint for gini and gain-ratio; IG's fingerprint is unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +53,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from igd.config import DECISIVENESS
 from igd.data import Catalogue, Sample
 from igd.templates import Template, target_ids
 from igd.tokenization import Tokenizer
@@ -46,18 +69,20 @@ def title_counts(samples: Iterable[Sample], catalogue: Catalogue) -> Counter[str
 
 @dataclass(frozen=True, eq=False)
 class IGTrie:
-    """The catalogue's token trie with, per node, training mass and entropy, and per edge, IG."""
+    """The catalogue's token trie with, per node, training mass and entropy, and per edge, the
+    decisiveness of its token: IG unless `decisiveness` names another measure (module doc)."""
 
     trie: TokenTrie
     seq_titles: tuple[tuple[str, ...], ...]  # titles whose target tokens are sequence i
     node_count: np.ndarray  # int64 [n_nodes]: training targets under each node
     node_entropy: np.ndarray  # float64 [n_nodes]: H(prefix), nats
-    edge_ig: np.ndarray  # float64 [n_edges]: IG of the token on each edge, nats
+    edge_ig: np.ndarray  # float64 [n_edges]: decisiveness of the token on each edge (IG: nats)
     edge_ig_norm: np.ndarray  # float64 [n_edges]: IG~, max-min normalised among siblings (Eq. 9)
     eos_token_id: int
     unseen: str
     n_train: int
     fingerprint: str
+    decisiveness: str = "ig"  # igd.config.DECISIVENESS
 
     @cached_property
     def title_to_seq(self) -> dict[str, int]:
@@ -120,10 +145,11 @@ class IGTrie:
 
 
 def build_ig_trie(catalogue: Catalogue, counts: Counter[str], tokenizer: Tokenizer,
-                  template: Template, unseen: str = "generable") -> IGTrie:
-    """Tokenise every title's target as training labels, build the trie, compute IG."""
+                  template: Template, unseen: str = "generable", decisiveness: str = "ig") -> IGTrie:
+    """Tokenise every title's target as training labels, build the trie, compute decisiveness."""
     if unseen not in UNSEEN_POLICIES:
         raise ValueError(f"unseen={unseen!r}: choose one of {', '.join(UNSEEN_POLICIES)}")
+    _check_decisiveness(decisiveness)
     if len(catalogue) == 0:
         raise ValueError("empty catalogue: the dataset's info.txt lists no items")
     unknown = set(counts) - set(catalogue.title_to_ids)
@@ -140,31 +166,81 @@ def build_ig_trie(catalogue: Catalogue, counts: Counter[str], tokenizer: Tokeniz
     seq_counts = np.array([sum(counts[t] for t in seqs[s]) for s in sequences], dtype=np.int64)
     trie = build_trie(sequences, tokenizer.eos_token_id)
     return _with_information_gain(trie, tuple(tuple(seqs[s]) for s in sequences), seq_counts,
-                                  tokenizer.eos_token_id, unseen)
+                                  tokenizer.eos_token_id, unseen, decisiveness)
+
+
+def rescored(ig: IGTrie, decisiveness: str) -> IGTrie:
+    """The same trie and priors under another decisiveness measure (no re-tokenising)."""
+    if decisiveness == ig.decisiveness:
+        return ig
+    _check_decisiveness(decisiveness)
+    return _with_information_gain(ig.trie, ig.seq_titles, ig.node_count[ig.trie.leaf], ig.eos_token_id,
+                                  ig.unseen, decisiveness)
+
+
+def _check_decisiveness(decisiveness: str) -> None:
+    if decisiveness not in DECISIVENESS:
+        raise ValueError(f"decisiveness={decisiveness!r}: choose one of {', '.join(DECISIVENESS)}")
 
 
 def _with_information_gain(trie: TokenTrie, seq_titles: tuple[tuple[str, ...], ...],
-                           seq_counts: np.ndarray, eos: int, unseen: str) -> IGTrie:
+                           seq_counts: np.ndarray, eos: int, unseen: str, decisiveness: str = "ig") -> IGTrie:
     n = int(seq_counts.sum())
     p = seq_counts / max(n, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(p > 0, -p * np.log(p), 0.0)  # -0 ln 0 = 0
     count = _sum_up(trie, np.bincount(trie.leaf, weights=seq_counts, minlength=trie.n_nodes))
     entropy = _sum_up(trie, np.bincount(trie.leaf, weights=h, minlength=trie.n_nodes))
+    ig = _sibling_mass(trie, entropy, count, unseen)
+    if decisiveness == "gini":
+        impurity = _sum_up(trie, np.bincount(trie.leaf, weights=p * (1.0 - p), minlength=trie.n_nodes))
+        ig = _sibling_mass(trie, impurity, count, unseen)
+    elif decisiveness == "gain-ratio":
+        ig = _gain_ratio(trie, ig, count)
+    child = np.arange(1, trie.n_nodes)
+    return IGTrie(trie, seq_titles, count.astype(np.int64), entropy, ig,
+                  normalise_among_siblings(trie, ig, count[child] > 0), eos, unseen, n,
+                  _fingerprint(trie, seq_counts, unseen, eos, decisiveness), decisiveness)
+
+
+def _sibling_mass(trie: TokenTrie, node_value: np.ndarray, count: np.ndarray, unseen: str) -> np.ndarray:
+    """value(parent) - value(child) per edge, for a node value additive over the items below
+    (H, G): the sibling branches' share, exactly 0 where they have no mass (equal counts) and,
+    under "generable", on edges into a zero-mass branch."""
     child = np.arange(1, trie.n_nodes)
     parent = trie.edge_parent
-    ig = np.maximum(entropy[parent] - entropy[child], 0.0)
-    # Exactly zero (no float noise) when no sibling branch has mass: equal counts.
-    ig[count[child] == count[parent]] = 0.0
+    out = np.maximum(node_value[parent] - node_value[child], 0.0)
+    out[count[child] == count[parent]] = 0.0  # no float noise where no sibling has mass
     if unseen == "generable":
-        ig[count[child] == 0] = 0.0
+        out[count[child] == 0] = 0.0
+    return out
+
+
+def _gain_ratio(trie: TokenTrie, ig: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """IG / SplitInfo(parent), SplitInfo = -sum_c q_c ln q_c over the children with mass,
+    q_c = count(c) / count(parent); 0 where SplitInfo is 0 (one child with mass: IG is 0)."""
+    child = np.arange(1, trie.n_nodes)
+    parent = trie.edge_parent
+    q = np.zeros(len(child))
+    np.divide(count[child], count[parent], out=q, where=count[parent] > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(q > 0, -q * np.log(q), 0.0)
+    split = np.bincount(parent, weights=terms, minlength=trie.n_nodes)[parent]
+    out = np.zeros_like(ig)
+    np.divide(ig, split, out=out, where=split > 0)
+    return out
+
+
+def _fingerprint(trie: TokenTrie, seq_counts: np.ndarray, unseen: str, eos: int, decisiveness: str) -> str:
+    """The trie, its priors and policy; the measure too unless it is IG (IG tries keep the
+    fingerprint they had before measures existed, so their checkpoints stay valid)."""
     digest = hashlib.sha256()
     for arr in (trie.edge_key, trie.leaf, seq_counts):
         digest.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
     digest.update(f"{unseen}|{eos}".encode())
-    return IGTrie(trie, seq_titles, count.astype(np.int64), entropy, ig,
-                  normalise_among_siblings(trie, ig, count[child] > 0), eos, unseen, n,
-                  digest.hexdigest())
+    if decisiveness != "ig":
+        digest.update(f"|{decisiveness}".encode())
+    return digest.hexdigest()
 
 
 def normalise_among_siblings(trie: TokenTrie, ig: np.ndarray, has_mass: np.ndarray) -> np.ndarray:

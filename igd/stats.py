@@ -2,7 +2,9 @@
 
 Counts are over the TRAINING rows (the split that gives the priors): every target token of
 every training row (the title's target tokens including the final EOS), and how many of
-them carry zero information gain.
+them carry zero information gain. With another decisiveness measure (`decisiveness`, README:
+Token information gain) the per-position means and the histogram are of that measure; the
+keys keep their "ig" names, and the zero share is the same under every measure.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 
 import numpy as np
 
+from igd.config import DECISIVENESS, check_choice
 from igd.data import SPLITS, Dataset
 from igd.info_gain import IGTrie, build_ig_trie, title_counts
 from igd.templates import Template
@@ -28,10 +31,12 @@ class StatsConfig:
     unseen: str = "generable"
     bins: int = 10
     max_positions: int = 30  # longer positions are pooled into the last row
+    decisiveness: str = "ig"  # igd.config.DECISIVENESS
 
     def __post_init__(self) -> None:
         if self.bins < 1 or self.max_positions < 1:
             raise ValueError("bins and max_positions must be >= 1")
+        check_choice(self, "decisiveness", self.decisiveness, DECISIVENESS)
 
 
 def dataset_stats(dataset: Dataset, tokenizer: Tokenizer, template: Template,
@@ -39,7 +44,7 @@ def dataset_stats(dataset: Dataset, tokenizer: Tokenizer, template: Template,
     split = dataset.training_split_name(config.train_on_valid)
     train = dataset.split(split)
     counts = title_counts(train, dataset.catalogue)
-    ig = build_ig_trie(dataset.catalogue, counts, tokenizer, template, config.unseen)
+    ig = build_ig_trie(dataset.catalogue, counts, tokenizer, template, config.unseen, config.decisiveness)
     seq_ig, weight = _row_weighted_paths(ig, counts)
     valid_tokens = ~np.isnan(seq_ig)
     total = int((valid_tokens * weight[:, None]).sum())
@@ -52,6 +57,7 @@ def dataset_stats(dataset: Dataset, tokenizer: Tokenizer, template: Template,
         "tokenizer": tokenizer.name,
         "template": template.style,
         "unseen_policy": config.unseen,
+        "decisiveness": config.decisiveness,
         "training_split": split,
         "items": len(cat),
         "distinct_titles": len(cat.title_to_ids),
@@ -109,12 +115,19 @@ def _histogram(seq_ig: np.ndarray, weight: np.ndarray, bins: int) -> dict:
     return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
 
 
+# Short names of the measures in the report's columns; IG's report reads as it always did.
+_SHORT = {"ig": "IG", "gini": "Gini", "gain-ratio": "GR"}
+
+
 def format_stats(s: dict) -> str:
     """Human-readable report of `dataset_stats`."""
     rows = s["split_rows"]
+    measure = s.get("decisiveness", "ig")
+    name, also = _SHORT[measure], "" if measure == "ig" else f", decisiveness: {measure}"
+    num = ".4f" if measure == "ig" else ".3e"  # Gini values go far below 1e-4 on real catalogues
     lines = [
         f"dataset            {s['dataset']}  ({s['layout']} layout, fingerprint {s['fingerprint'][:12]})",
-        f"tokenizer          {s['tokenizer']}  (target style {s['template']}, unseen items: {s['unseen_policy']})",
+        f"tokenizer          {s['tokenizer']}  (target style {s['template']}, unseen items: {s['unseen_policy']}{also})",
         f"items              {s['items']}  ({s['distinct_titles']} distinct titles, "
         f"{s['duplicate_titles']} shared by several ids, {s['html_title_items']} items with HTML in the title)",
         "rows               " + ", ".join(f"{k} {v if v is not None else '-'}" for k, v in rows.items()),
@@ -122,18 +135,18 @@ def format_stats(s: dict) -> str:
         "duplicate rows     " + ", ".join(f"{k} {v}" for k, v in s["duplicate_rows"].items()),
         f"never-trained items {s['items_never_trained']}",
         f"target tokens      {s['target_tokens']}  ({s['mean_target_tokens']:.2f} per row, EOS included)",
-        f"zero-IG tokens     {s['zero_ig_tokens']}  ({100 * s['zero_ig_share']:.1f}%)",
+        f"{'zero-' + name + ' tokens':<19}{s['zero_ig_tokens']}  ({100 * s['zero_ig_share']:.1f}%)",
         f"H(root)            {s['root_entropy']:.4f} nats; trie nodes {s['trie_nodes']}",
         "",
-        "position  tokens    zero-IG  mean IG",
+        f"position  tokens    {'zero-' + name:>7}  mean {name}",
     ]
     for r in s["per_position"]:
-        lines.append(f"{r['position']:>8}  {r['tokens']:>8}  {100 * r['zero_ig_share']:6.1f}%  {r['mean_ig']:.4f}")
+        lines.append(f"{r['position']:>8}  {r['tokens']:>8}  {100 * r['zero_ig_share']:6.1f}%  {r['mean_ig']:{num}}")
     hist = s["nonzero_ig_histogram"]
     if hist["counts"]:
-        lines += ["", "non-zero IG (nats)    tokens"]
+        lines += ["", f"non-zero {name}{' (nats)' if measure == 'ig' else ''}    tokens"]
         top = max(hist["counts"])
         for lo, hi, c in zip(hist["edges"], hist["edges"][1:], hist["counts"]):
             bar = "#" * round(30 * c / top) if top else ""
-            lines.append(f"[{lo:.4f}, {hi:.4f})  {c:>8}  {bar}")
+            lines.append(f"[{lo:{num}}, {hi:{num}})  {c:>8}  {bar}")
     return "\n".join(lines)

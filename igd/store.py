@@ -317,19 +317,25 @@ def format_runs(rows: list[dict], metrics: Sequence[str] = ("hr@10", "ndcg@10"))
                      for line in table)
 
 
+def decisiveness_of(row: dict) -> str | None:
+    """The decisiveness measure of a train or eval run (recorded in its config; runs recorded
+    before measures existed used IG); None for a baseline."""
+    return None if row.get("kind") == "baseline" else (row.get("config") or {}).get("decisiveness", "ig")
+
+
 def summarize(rows: list[dict], metric: str) -> list[dict]:
     """Mean and sample std (n - 1; None for one seed) of ``metric`` over seeds, per setting
-    (dataset, model, arm, train_method, beta, decoding, alpha, split). Only complete runs with the
-    metric count; a seed run twice counts once, by its latest run, so a re-run replaces."""
+    (dataset, model, arm, train_method, beta, decoding, alpha, split, decisiveness). Only complete
+    runs with the metric count; a seed run twice counts once, by its latest run, so a re-run replaces."""
     by_seed: dict[tuple, dict[int, dict]] = {}
     for r in sorted(rows, key=lambda r: r["id"]):
         if r["status"] == "complete" and metric in r.get("metrics", {}):
-            by_seed.setdefault(tuple(r.get(k) for k in _GROUP), {})[r["seed"]] = r
+            by_seed.setdefault((*(r.get(k) for k in _GROUP), decisiveness_of(r)), {})[r["seed"]] = r
     out = []
     for key in sorted(by_seed, key=lambda k: [(v is None, v) for v in k]):
         seeds = sorted(by_seed[key])
         values = [by_seed[key][s]["metrics"][metric] for s in seeds]
-        out.append({**dict(zip(_GROUP, key)), "metric": metric, "n": len(values), "seeds": seeds,
+        out.append({**dict(zip((*_GROUP, "decisiveness"), key)), "metric": metric, "n": len(values), "seeds": seeds,
                     "run_ids": [by_seed[key][s]["id"] for s in seeds], "mean": statistics.fmean(values),
                     "std": statistics.stdev(values) if len(values) > 1 else None})
     return out

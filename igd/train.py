@@ -128,7 +128,7 @@ def prepare(config: TrainConfig):
         if config.finetune in ("lora", "qlora"):
             model = add_lora(model, config.lora, quantized=config.finetune == "qlora")
     counts = title_counts(train_rows, dataset.catalogue)
-    ig = build_ig_trie(dataset.catalogue, counts, tokenizer, template, config.unseen)
+    ig = build_ig_trie(dataset.catalogue, counts, tokenizer, template, config.unseen, config.decisiveness)
     train_titles = sorted({dataset.catalogue.titles[s.target] for s in train_rows})
     ig.check_targets(target_ids(tokenizer, template, train_titles))
     spec = WeightSpec(config.method, config.beta if config.method != "sft" else 1.0,
@@ -179,7 +179,7 @@ def train(config: TrainConfig, store=None) -> Path:
                 "train_method": config.method, "beta": config.beta, "seed": config.seed,
                 "dataset": dataset.name, "dataset_fingerprint": dataset.fingerprint,
                 "training_split": split, "train_on_valid": config.train_on_valid,
-                "train_rows": len(train_ex), "unseen": config.unseen,
+                "train_rows": len(train_ex), "unseen": config.unseen, "decisiveness": config.decisiveness,
                 "trie_fingerprint": ig.fingerprint, "best_eval_loss": best,
                 "epochs_run": trainer.state.epoch, "steps": trainer.state.global_step,
                 "config": config_dict(config), "versions": package_versions(),
