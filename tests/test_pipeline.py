@@ -76,7 +76,9 @@ def test_a_checkpoint_rebuilds_its_trie_from_its_stored_item_priors(workdir):
     ig = checkpoint_trie(load_checkpoint(ckpt), lazy)
     assert lazy.parsed_splits() == () and ig.fingerprint == meta["trie_fingerprint"]  # train.csv not parsed
     copy = shutil.copytree(ckpt, root / "ckpt-igd-edited")
-    (copy / PRIOR_FILE).write_text((copy / PRIOR_FILE).read_text().replace('", 1]', '", 2]', 1))
+    edited = json.loads((copy / PRIOR_FILE).read_text())
+    edited["counts"][0][1] += 1  # one title counted once more
+    (copy / PRIOR_FILE).write_text(json.dumps(edited))
     with pytest.raises(CheckpointError, match=PRIOR_FILE):  # an edited prior never reaches a trie
         load_checkpoint(copy)
 
