@@ -14,6 +14,7 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
+from igd.analysis import IGLOGP_USERS, entropy_by_step, ig_logp_summary, returned_token_logp
 from igd.checkpoint import Checkpoint, load_checkpoint, read_item_prior
 from igd.data import Dataset, Sample, evenly_spaced, load_dataset
 from igd.config import DecodeConfig, EvalConfig, arm_of
@@ -106,8 +107,10 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
         if sorted(by_index) != indices:
             raise RuntimeError(f"sharding lost or duplicated users: {len(by_index)} of {len(indices)}")
         invalid = sum(b for _, b in gathered)
-        metrics, predictions = _score(rows, dataset, [by_index[i] for i in indices], cfg, invalid, ig)
+        results = [by_index[i] for i in indices]
+        metrics, predictions = _score(rows, dataset, results, cfg, invalid, ig)
         metrics["seconds"] = time.time() - started
+        metrics |= token_logp_by_ig(ck, ig, dataset, rows, results)  # Fig. 4 (igd.analysis)
         if store is not None:
             store.complete(run_id, metrics, predictions)
         return metrics
@@ -123,10 +126,27 @@ def _score(rows, dataset, results, cfg: EvalConfig, invalid: int, ig: IGTrie | N
     ranks = [rank_of(t, r["items"]) for t, r in zip(targets, results)]
     metrics = summarize(ranks, [r["items"] for r in results], [r["scores"] for r in results],
                         cfg.decode.num_beams, invalid, None if ig is None else first_tokens(ig))
+    if ig is not None:  # the entropy gap per decoding step (Fig. 3, igd.analysis)
+        metrics |= entropy_by_step(ig, [r["items"] for r in results], targets)
     predictions = [{"user_index": i, "user_id": s.user_id, "target_title": t, "rank": rank,
                     "items": r["items"], "scores": r["scores"]}
                    for i, (s, t, r, rank) in enumerate(zip(rows, targets, results, ranks))]
     return metrics, predictions
+
+
+def token_logp_by_ig(ck: Checkpoint, ig: IGTrie, dataset: Dataset, rows: Sequence[Sample],
+                     results: Sequence[dict]) -> dict[str, float]:
+    """Log p of the returned titles' tokens by IG bin, on an evenly spread subsample of users
+    (one teacher-forced forward pass each: igd.analysis.IGLOGP_USERS)."""
+    import torch
+
+    picked = evenly_spaced(list(range(len(rows))), IGLOGP_USERS)
+    titles = dataset.catalogue.titles
+    prompts = prompt_ids_batch(ck.tokenizer, ck.template, [[titles[i] for i in rows[j].history] for j in picked])
+    with torch.no_grad():
+        igs, logps = returned_token_logp(ck.model, ig, prompts, [results[j]["items"] for j in picked],
+                                         ck.tokenizer.pad_token_id)
+    return ig_logp_summary(igs, logps)
 
 
 # Bumped when decoding changes the lists of an unchanged checkpoint and settings, so that

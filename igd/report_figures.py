@@ -66,7 +66,7 @@ def ig_logp(evals: Mapping[str, Mapping[str, float]], bins: Sequence[str]):
     return alt.Chart(alt.Data(values=values)).mark_bar().encode(
         x=alt.X("IG bin:N", sort=list(bins), title="IG of the token (nats)"),
         xOffset=alt.XOffset("run:N"), y=alt.Y("mean log p:Q", title="mean log p of the decoded token"),
-        color=alt.Color("run:N", title="run"), tooltip=["run", "IG bin", "mean log p", "tokens"],
+        color=alt.Color("run:N", title="run"), tooltip=["run:N", "IG bin:N", "mean log p:Q", "tokens:Q"],
     ).properties(width=WIDTH, height=HEIGHT, title="Log-probability of decoded tokens by their IG")
 
 

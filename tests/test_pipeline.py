@@ -44,6 +44,11 @@ def test_train_evaluate_runs(workdir, capsys):
     assert [r["decoding"] for r in evals] == ["bigrec", "d3", "igd"]
     test_rows = len((data / "test.csv").read_text().splitlines()) - 1
     assert all(r["metrics"]["users"] == test_rows and r["metrics"]["invalid"] == 0 for r in evals)
+    for r in evals:  # the stored decoding analyses (Fig. 3 and 4, igd.analysis)
+        m = r["metrics"]
+        assert m["n_truth@1"] == test_rows and m["n_pred@1"] == 10 * test_rows and m["h_pred@1"] >= 0
+        tokens = sum(v for k, v in m.items() if k.startswith("iglogp_n@"))
+        assert tokens >= 10 * test_rows * 3 and m["iglogp_mean@0"] <= 0  # every returned title, >= 3 tokens each
     assert len(store.predictions(evals[0]["id"])) == test_rows
     train_run = store.runs(kind="train")[0]
     names = {row["name"] for row in store.train_log(train_run["id"])}

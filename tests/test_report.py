@@ -29,8 +29,11 @@ def add_eval(store: RunStore, arm: str, seed: int, ranks, decoding: str, train: 
                                 beta=None if train == "sft" else 0.2))
     hr10 = sum(r is not None and r <= 10 for r in ranks) / len(ranks)
     ndcg10 = sum(1 / math.log2(r + 1) for r in ranks if r is not None and r <= 10) / len(ranks)
-    store.complete(run, {"hr@5": hr10, "hr@10": hr10, "ndcg@5": ndcg10, "ndcg@10": ndcg10, "fwr": fwr, "ise": ise},
-                   ranks_row(ranks))
+    analyses = {"h_pred@1": 1.2, "h_pred@2": 0.6, "h_truth@1": 1.0, "h_truth@2": 0.8, "n_pred@1": 60,
+                "n_pred@2": 60, "n_truth@1": 6, "n_truth@2": 6, "iglogp_n@0": 40, "iglogp_mean@0": -0.2,
+                "iglogp_n@(0.1,1]": 20, "iglogp_mean@(0.1,1]": -2.5}
+    store.complete(run, {"hr@5": hr10, "hr@10": hr10, "ndcg@5": ndcg10, "ndcg@10": ndcg10, "fwr": fwr, "ise": ise,
+                         **analyses}, ranks_row(ranks))
     return run
 
 
@@ -88,6 +91,8 @@ def test_report_tables_and_byte_identical_regeneration(store, tmp_path):
     assert "| D3 | 2 | .3333 ± .0000 |" in text  # HR@5 column, mean ± std over 2 seeds
     assert "+5.0% … +42.0%" in text  # the paper's range, from igd/paper_numbers.csv
     assert "| D3 + IGD (IGD-Tuning + IGD-Decoding) vs D3 | HR@10 | 2 | 6 | 0.3333 | 0.5833 | +75.0% | 2/0 | 0.5 |" in text
+    assert sorted(f.name for f in files[1:]) == ["toy-entropy-gap.svg", "toy-ig-logp.svg"]  # Fig. 3 and 4
+    assert "![Fig. 3: prefix entropy per decoding step" in text
     first = {f: f.read_bytes() for f in files}
     again = build_report(store, out)
     assert again == files and {f: f.read_bytes() for f in again} == first
