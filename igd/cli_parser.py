@@ -231,6 +231,13 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     ru.add_argument("--json", action="store_true", help="print JSON")
     ru.set_defaults(func=commands["runs"])
 
+    rp = sub.add_parser("report", help="the paper's tables and figures recomputed from a run store (Markdown + SVG)")
+    rp.add_argument("--db", default="runs.db", help="SQLite run store, read only (default runs.db)")
+    rp.add_argument("--out", type=Path, default=Path("docs/REPORT.md"),
+                    help="the Markdown file; figures go to a folder beside it (default docs/REPORT.md)")
+    rp.add_argument("--title", default="igd report", help="the report's heading")
+    rp.set_defaults(func=commands["report"])
+
     ex = sub.add_parser("experiment", help="train once per need, decode with each method, store every run")
     _training_options(ex)
     ex.add_argument("--methods", default=",".join(xc("methods")),

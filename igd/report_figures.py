@@ -80,5 +80,11 @@ def sweep(points: Sequence[Mapping], x: str, y: str, title: str):
     ).properties(width=WIDTH, height=HEIGHT, title=title)
 
 
+# vl-convert bundles Liberation Sans; naming it (not the default "sans-serif", resolved from the
+# host's fonts) lays text out alike on every machine, so the SVG bytes do not depend on the host.
+FONT = "Liberation Sans"
+
+
 def write_svg(chart, path) -> None:
-    chart.save(str(path), format="svg")  # altair renders through vl-convert (offline, deterministic)
+    # altair renders through vl-convert: offline, and the same spec gives the same bytes
+    chart.configure(font=FONT).save(str(path), format="svg")
