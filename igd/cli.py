@@ -175,20 +175,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     from igd.report import build_report
     from igd.store import RunStore
 
-    if not Path(args.db).is_file():
-        raise FileNotFoundError(f"--db {shlex.quote(str(args.db))}: no run store there. Fix: pass the store "
-                                "`igd experiment --db` wrote (e.g. study/ml-100k-paper.db)")
+    for db in args.db:
+        if not Path(db).is_file():
+            raise FileNotFoundError(f"--db {shlex.quote(str(db))}: no run store there. Fix: pass the store "
+                                    "`igd experiment --db` wrote (e.g. study/ml-100k-paper.db)")
     if args.out.suffix.lower() != ".md" or args.out.is_dir():
         raise ValueError(f"--out {shlex.quote(str(args.out))}: not a Markdown file name. Fix: pass a path "
                          "ending in .md, e.g. docs/REPORT.md")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    store = RunStore(args.db, readonly=True)  # a report never writes the store
+    stores = [RunStore(db, readonly=True) for db in args.db]  # a report never writes a store
     try:
-        command = f"igd report --db {shlex.quote(str(args.db))} --out {shlex.quote(str(args.out))}" + (
+        command = " ".join(["igd report", *(f"--db {shlex.quote(str(db))}" for db in args.db),
+                            f"--out {shlex.quote(str(args.out))}"]) + (
             f" --title {shlex.quote(args.title)}" if args.title != "igd report" else "")
-        files = build_report(store, args.out, args.title, command)
+        files = build_report(stores, args.out, args.title, command)
     finally:
-        store.close()
+        for store in stores:
+            store.close()
     print(f"wrote {files[0]} and {len(files) - 1} figure(s) in {files[0].with_name(files[0].stem + '-figures')}")
     return 0
 

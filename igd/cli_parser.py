@@ -232,7 +232,8 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     ru.set_defaults(func=commands["runs"])
 
     rp = sub.add_parser("report", help="the paper's tables and figures recomputed from a run store (Markdown + SVG)")
-    rp.add_argument("--db", default="runs.db", help="SQLite run store, read only (default runs.db)")
+    rp.add_argument("--db", action="append", required=True,
+                    help="SQLite run store, read only; repeat for several (a section per dataset of each)")
     rp.add_argument("--out", type=Path, default=Path("docs/REPORT.md"),
                     help="the Markdown file; figures go to a folder beside it (default docs/REPORT.md)")
     rp.add_argument("--title", default="igd report", help="the report's heading")
