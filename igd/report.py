@@ -106,6 +106,23 @@ def table7(rows: Sequence[Mapping], dataset: str, paper) -> list[str]:
         ["arm", "α", "runs", "FWR", "ISE (bits)"], out)
 
 
+def decisiveness_table(rows: Sequence[Mapping], dataset: str) -> list[str]:
+    """Beyond the paper: IGD with Gini impurity or gain ratio in place of IG (--decisiveness)."""
+    found = rd.measures(rows, dataset)
+    if found == ["ig"]:
+        return []
+    out = []
+    for measure in found:
+        for r in rd.arm_table(rd.test_runs(rows, dataset, measure), ("igd", "igd_t", "igd_d", "igd_linear"),
+                              ("hr@10", "ndcg@10")):
+            out.append([measure, *_arm_rows([r], ("hr@10", "ndcg@10"))[0]])
+    return ["### Beyond the paper: other decisiveness measures", "",
+            "The same arms with the token decisiveness measured by IG (the paper's), the Gini mass of the "
+            "sibling branches, or the gain ratio (README: Token information gain). Binary IGD-Tuning weights "
+            "are the same under all three (their zero sets are equal); gain ratio's IG~ equals IG's.", ""] + _table(
+        ["measure", "arm", "seeds", "HR@10", "NDCG@10"], out)
+
+
 def table8(runs) -> list[str]:
     table = rd.arm_table(runs, ("igd", "igd_linear"), ("hr@10", "ndcg@10"))
     if len(table) < 2:
@@ -207,7 +224,7 @@ def _store_sections(store, paper: Sequence[Mapping], fig_dir: Path) -> list[str]
         sweep_lines, points = beta_sweep(rows, dataset)
         lines += [f"## {dataset}", ""]
         lines += table2(runs, paper) + improvements(store, runs, paper) + table3(runs) + table7(rows, dataset, paper)
-        lines += table8(runs) + sweep_lines
+        lines += table8(runs) + decisiveness_table(rows, dataset) + sweep_lines
         if points:
             lines += _figure(figs.sweep(points, "beta", "validation HR@10", "Validation HR@10 against β"),
                              fig_dir, f"{slug}-beta.svg", "β sensitivity")

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Callable, Iterable, Mapping, Sequence
 
 from igd.config import ARMS
+from igd.store import decisiveness_of
 
 # IGD over its base, as the paper's Table 2 reports improvements.
 PAIRS: tuple[tuple[str, str], ...] = (("d3", "igd"), ("bigrec", "bigrec_igd"))
@@ -28,14 +29,22 @@ PAPER_COLUMNS = ("table", "dataset", "method", "metric", "kind", "value", "sourc
 BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED = 2000, 0
 
 
-def test_runs(rows: Iterable[Mapping], dataset: str) -> dict[str, dict[int, Mapping]]:
-    """arm -> seed -> its latest complete test evaluation (a re-run replaces)."""
+def test_runs(rows: Iterable[Mapping], dataset: str, decisiveness: str = "ig") -> dict[str, dict[int, Mapping]]:
+    """arm -> seed -> its latest complete test evaluation (a re-run replaces), of the runs with
+    this decisiveness measure (IG: the paper's; baselines have none and count under IG)."""
     out: dict[str, dict[int, Mapping]] = {}
     for r in sorted(rows, key=lambda r: r["id"]):
         if (r["status"] == "complete" and r["split"] == "test" and r["dataset"] == dataset
-                and r["kind"] in ("eval", "baseline") and r.get("arm") in ARMS):
+                and r["kind"] in ("eval", "baseline") and r.get("arm") in ARMS
+                and (decisiveness_of(r) or "ig") == decisiveness):
             out.setdefault(r["arm"], {})[r["seed"]] = r
     return out
+
+
+def measures(rows: Iterable[Mapping], dataset: str) -> list[str]:
+    """The decisiveness measures of this dataset's test evaluations, IG first."""
+    found = {decisiveness_of(r) or "ig" for r in rows if r["dataset"] == dataset and r["split"] == "test"}
+    return sorted(found, key=lambda m: (m != "ig", m))
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,12 @@ def ranks_row(ranks):
              "scores": [0.0] * 11} for i, r in enumerate(ranks)]
 
 
-def add_eval(store: RunStore, arm: str, seed: int, ranks, decoding: str, train: str, alpha=None, fwr=0.2, ise=3.0):
+def add_eval(store: RunStore, arm: str, seed: int, ranks, decoding: str, train: str, alpha=None, fwr=0.2, ise=3.0,
+             measure: str | None = None):
     run = store.start(RunRecord(kind="eval", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=seed,
                                 split="test", train_method=train, decoding=decoding, alpha=alpha, arm=arm,
-                                beta=None if train == "sft" else 0.2))
+                                beta=None if train == "sft" else 0.2,
+                                config={} if measure is None else {"decisiveness": measure}))
     hr10 = sum(r is not None and r <= 10 for r in ranks) / len(ranks)
     ndcg10 = sum(1 / math.log2(r + 1) for r in ranks if r is not None and r <= 10) / len(ranks)
     analyses = {"h_pred@1": 1.2, "h_pred@2": 0.6, "h_truth@1": 1.0, "h_truth@2": 0.8, "n_pred@1": 60,
@@ -133,3 +135,14 @@ def test_the_committed_report_regenerates_byte_for_byte(tmp_path, monkeypatch):
     assert figures and [f.name for f in figures] == sorted(f.name for f in (tmp_path / "REPORT-figures").glob("*.svg"))
     for f in figures:
         assert (tmp_path / "REPORT-figures" / f.name).read_bytes() == f.read_bytes(), f.name
+
+
+def test_another_decisiveness_measure_gets_its_own_rows(store, tmp_path):
+    add_eval(store, "igd", 0, [None] * 6, "igd", "igd", alpha=0.2, measure="gini")  # later than the IG runs
+    runs = rd.test_runs(store.runs(), "toy")
+    assert rd.arm_table(runs, ["igd"], ("hr@10",))[0]["cells"]["hr@10"].mean == pytest.approx(7 / 12)  # IG only
+    assert rd.measures(store.runs(), "toy") == ["ig", "gini"]
+    build_report(store, tmp_path / "REPORT.md")
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "| gini | D3 + IGD (IGD-Tuning + IGD-Decoding) | 1 | .0000 | .0000 |" in text
+    assert "| ig | D3 + IGD (IGD-Tuning + IGD-Decoding) | 2 |" in text

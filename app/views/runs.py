@@ -43,6 +43,8 @@ def setting_of(row: dict) -> str:
     arm = ARMS.get(row.get("arm"))
     params = [f"β={row['beta']:g}" if arm and arm.uses_beta and row["beta"] == row["beta"] else "",
               f"α={row['alpha']:g}" if arm and arm.uses_alpha and row["alpha"] == row["alpha"] else ""]
+    if row.get("decisiveness") not in (None, "ig"):  # another measure than IG (--decisiveness)
+        params.append(str(row["decisiveness"]))
     params = [p for p in params if p]
     return method_of({"kind": "eval", **row}) + (f" ({', '.join(params)})" if params else "")
 
