@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -100,15 +101,17 @@ def see(page, text: str) -> None:
         pytest.fail(f"waiting for {text!r}, the app shows: {problems.first.inner_text()[:2000]}")
 
 
-def shoot(page, name: str) -> None:
+def shoot(page, name: str, tallest: int = 6000) -> None:
     """The whole page: Streamlit scrolls inside its main block, so the viewport is made as tall
-    as the content first (a full_page screenshot alone would show one screen)."""
+    as the content first (a full_page screenshot alone would show one screen). The width stays
+    the page's own (a phone's screenshot is a phone's layout); the height at most `tallest`."""
     time.sleep(1.5)  # let charts finish drawing
+    size = page.viewport_size
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1500, "height": min(int(height) + 100, 6000)})
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 100, tallest)})
     time.sleep(0.5)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    page.set_viewport_size({"width": 1500, "height": 1000})
+    page.set_viewport_size(size)
 
 
 def add_to_history(page, text: str) -> None:
@@ -235,3 +238,142 @@ def test_hosted_30_mb_paste_is_a_short_message(hosted_server, page):
     assert str(REPO) not in body and "/home/" not in body and "/tmp/" not in body
     assert page.locator('[data-testid="stException"]').count() == 0
     shoot(page, "hosted-paste")
+
+
+@contextmanager
+def new_tab(page, name: str, width: int, height: int, phone: bool = False):
+    """A tab of the fixture's browser in a context of its own, so a new Streamlit session (one
+    Playwright per thread: a second sync_playwright cannot start here). A phone is a mobile,
+    touch viewport. A failure inside leaves this tab's screenshot, FAILED-{name}.png (the autouse
+    fixture shoots the module's page, not this one)."""
+    context = page.context.browser.new_context(viewport={"width": width, "height": height},
+                                               is_mobile=phone, has_touch=phone)
+    tab = context.new_page()
+    tab.set_default_timeout(120_000)
+    try:
+        yield tab
+    except BaseException:
+        with suppress(Exception):
+            tab.screenshot(path=str(SHOTS / f"FAILED-{name}.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+
+
+def until(check, seconds: float = 10) -> bool:
+    """Poll `check` every 0.2 s; whether it held within `seconds`."""
+    deadline = time.time() + seconds
+    while not check():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def settle(tab, quiet: float = 1.0) -> None:
+    """Wait until the script run is over: no HTTP request pending and Streamlit's running icon
+    (in stStatusWidget) gone for `quiet` seconds, so the last elements of the run are drawn.
+    The icon, not the widget: the widget also holds the "source file changed" prompt."""
+    tab.wait_for_load_state("networkidle")
+    running = tab.locator('[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]')
+    quiet_since, deadline = None, time.time() + 120
+    while quiet_since is None or time.time() - quiet_since < quiet:
+        if running.count() and running.first.is_visible():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.time()
+        if time.time() > deadline:
+            pytest.fail(f"{tab.url} was still running after 120 s")
+        time.sleep(0.2)
+
+
+def sidebar_open(tab) -> bool:
+    """Open: on screen and wide. Collapsed, Streamlit slides it left of the screen (phone) or
+    gives it no width (desktop)."""
+    box = tab.locator('[data-testid="stSidebar"]').bounding_box()
+    return box is not None and box["x"] >= 0 and box["width"] > 0
+
+
+def title(tab, heading: str) -> None:
+    """Wait for the page's title, or fail at once with the app's exception when the page has
+    none (its script failed before the title: the wait would last its whole timeout). An
+    exception further down the page is the caller's to judge."""
+    shown = tab.get_by_role("heading", name=heading, level=1, exact=True)
+    problem = tab.locator('[data-testid="stException"]')
+    shown.or_(problem).first.wait_for()
+    if not shown.count():
+        pytest.fail(f"{tab.url} shows an exception, not {heading!r}: {problem.first.inner_text()[:2000]}")
+
+
+def go_to_runs(tab) -> None:
+    """Tap the sidebar's "Runs" link, as a user does, and wait for that page's title."""
+    tab.locator('[data-testid="stSidebarNav"] a').filter(has_text="Runs").click()
+    title(tab, "Runs")
+
+
+def test_the_sidebar_closes_after_navigation_on_a_phone(server, page):
+    """On a phone the open sidebar covers the page: after a navigation link is tapped Streamlit
+    leaves it open over the new page (streamlit/streamlit#12065), so the app closes it
+    (ui.close_sidebar_on_phones_after). On a desktop it sits beside the page and stays open.
+    Without that script the phone's sidebar stays open: checked by hiding the phone media query
+    from it (window.matchMedia answering false), the third assertion then failed."""
+    with new_tab(page, "sidebar-phone", 390, 844, phone=True) as phone:
+        phone.goto(server)
+        phone.locator("h1").first.wait_for()
+        assert until(lambda: not sidebar_open(phone), 5), "the sidebar starts open on a phone"
+        phone.locator('[data-testid="stExpandSidebarButton"]').click()
+        assert until(lambda: sidebar_open(phone), 5), "the expand button did not open the sidebar"
+        go_to_runs(phone)
+        assert until(lambda: not sidebar_open(phone), 10), "the sidebar is still open over the Runs page"
+    with new_tab(page, "sidebar-desktop", 1400, 900) as desktop:
+        desktop.goto(server)
+        desktop.locator("h1").first.wait_for()
+        assert until(lambda: sidebar_open(desktop), 5), "the sidebar starts closed on a desktop"
+        go_to_runs(desktop)
+        settle(desktop)  # the run that would emit the closing script is over
+        time.sleep(1)
+        assert sidebar_open(desktop), "the sidebar closed after a navigation on a desktop"
+
+
+PAGES = [("recommend", "", "Recommend: BIGRec, D3 and IGD side by side, arm by arm"),
+         ("runs", "/runs", "Runs"),
+         ("catalogue", "/catalogue", "Catalogue and token trie")]
+
+# How wide the page scrolls: the document's width, or the main block's (Streamlit scrolls the
+# page inside it, so content wider than the screen may make it, not the document, scroll sideways).
+SCROLL_WIDTH = """() => Math.max(document.documentElement.scrollWidth,
+                                  document.querySelector('[data-testid="stMain"]').scrollWidth)"""
+
+# The outermost elements reaching past the viewport's right edge, named in the failure: leads to
+# what scrolls sideways (a multiselect's chips or a dataframe's cells clipped by their own box are
+# listed too; at 390 px both are, without widening the page).
+WIDER_THAN_SCREEN = """(width) => {
+  const wide = e => e.getBoundingClientRect().right > width + 2;
+  return [...document.querySelectorAll('body *')].filter(e => wide(e) && !(e.parentElement && wide(e.parentElement)))
+    .map(e => `${e.closest('[data-testid]')?.getAttribute('data-testid')} > ${e.tagName.toLowerCase()}`
+              + `.${[...e.classList].join('.')} right=${Math.round(e.getBoundingClientRect().right)}`);
+}"""
+
+
+@pytest.mark.parametrize("width, height", [(1400, 1000), (390, 844)])
+def test_screenshots_of_every_page_at_desktop_and_phone_width(server, page, width, height):
+    """Every page as a desktop and a phone user first sees it, saved as {page}-{width}.png for
+    a reader to look at: no error, and at phone width nothing makes the page scroll sideways.
+    Every page is shot before the test fails: the screenshots show what each problem looks like."""
+    phone = width < 500
+    problems = {}
+    with new_tab(page, f"screenshots-{width}", width, height, phone=phone) as tab:
+        for name, path, heading in PAGES:
+            tab.goto(f"{server}{path}")
+            title(tab, heading)
+            if name == "recommend":  # the first visit's worked example: four lists for a history
+                tab.locator('[data-testid="stTable"]').nth(3).wait_for()
+            settle(tab)
+            shoot(tab, f"{name}-{width}", tallest=16_000)  # Recommend is ~8,700 px tall on a phone
+            if errors := tab.locator('[data-testid="stException"]').all_inner_texts():
+                problems.setdefault(name, []).append(f"an exception: {errors[0][:2000]}")
+            scroll_width = tab.evaluate(SCROLL_WIDTH)
+            if phone and scroll_width > width + 2:
+                problems.setdefault(name, []).append(f"{scroll_width} px wide on a {width} px screen; past "
+                                                     f"its edge: {tab.evaluate(WIDER_THAN_SCREEN, width)}")
+    assert not problems, f"at {width} px: {problems}"
