@@ -37,10 +37,15 @@ def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
     paper_text = f"{span[0]:+.0%} … {span[1]:+.0%}" if span else "–"
     st.dataframe(pd.DataFrame([{
         "comparison": f"{ARMS[t['igd_arm']].label} vs {ARMS[t['base_arm']].label}", "metric": t["metric"],
-        "seeds": len(t["seeds"]), "users": t["users"], "this run": f"{t['relative']:+.1%}",
-        "paper (its datasets)": paper_text, "users up/down": f"{t['wins']}/{t['losses']}",
-        "p (sign test)": round(t["p_sign"], 4), "95% CI of the difference": f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]",
+        "seeds": len(t["seeds"]), "users": t["users"] or "no per-user ranks", "this run": f"{t['relative']:+.1%}",
+        "paper (its datasets)": paper_text,
+        "users up/down": "–" if t["wins"] is None else f"{t['wins']}/{t['losses']}",
+        "p (sign test)": None if t["p_sign"] is None else round(t["p_sign"], 4),
+        "95% CI of the difference": "–" if t["ci_low"] is None else f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]",
     } for t in rows]), hide_index=True, width="stretch")
+    if any(t["p_sign"] is None for t in rows):
+        st.caption("This store keeps no per-user predictions for some runs: their rows compare the means only, "
+                   "with no test.")
     st.caption(markdown_literal(
         "Relative improvement of IGD over the base it is added to, on the same users. p: two-sided sign test "
         "over the users whose metric differs; CI: paired bootstrap of the mean difference. The paper's column "

@@ -65,8 +65,9 @@ def improvements(store, runs, paper) -> list[str]:
              f"{rd.BOOTSTRAP_SEED}). Paper: the range of IGD's improvements it reports over its datasets "
              f"({_paper_range(paper, 'Table 2', 'relative_improvement', pct=True)}).", ""]
     rows = [[f"{ARMS[t['igd_arm']].label} vs {ARMS[t['base_arm']].label}", NAMES[t["metric"]], str(len(t["seeds"])),
-             str(t["users"]), f"{t['base']:.4f}", f"{t['arm']:.4f}", _pct(t["relative"]), f"{t['wins']}/{t['losses']}",
-             _p(t["p_sign"]), f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]"]
+             str(t["users"]) if t["users"] else "no per-user ranks stored", f"{t['base']:.4f}", f"{t['arm']:.4f}",
+             _pct(t["relative"]), *(["–"] * 3 if t["p_sign"] is None else [
+                 f"{t['wins']}/{t['losses']}", _p(t["p_sign"]), f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]"])]
             for t in rd.improvement_rows(store.predictions, runs)]
     if not rows:
         return lines + ["(No base and IGD arm both evaluated on the test split.)", ""]

@@ -101,6 +101,8 @@ def paired(base: Mapping[int, Sequence[Mapping]], arm: Mapping[int, Sequence[Map
         raise ValueError("no seed evaluated under both arms")
     per_seed = [(user_values(base[s], metric), user_values(arm[s], metric)) for s in seeds]
     users = sorted(set.intersection(*[set(a) & set(b) for a, b in per_seed]))
+    if not users:
+        raise ValueError("no per-user predictions stored for both arms")
     a = np.array([[pa[u] for u in users] for pa, _ in per_seed]).mean(axis=0)
     b = np.array([[pb[u] for u in users] for _, pb in per_seed]).mean(axis=0)
     diff = b - a
@@ -124,10 +126,25 @@ def improvement_rows(predictions: Callable[[int], Sequence[Mapping]], runs: Mapp
     the two arms. `predictions(run_id)`: a run's stored per-user predictions."""
     rows = []
     for base, arm in PAIRS:
-        if base in runs and arm in runs:
-            preds = {name: {s: predictions(r["id"]) for s, r in runs[name].items()} for name in (base, arm)}
-            rows += [{"base_arm": base, "igd_arm": arm, **paired(preds[base], preds[arm], m)} for m in metrics]
+        if base not in runs or arm not in runs:
+            continue
+        preds = {name: {s: predictions(r["id"]) for s, r in runs[name].items()} for name in (base, arm)}
+        for m in metrics:
+            try:
+                rows.append({"base_arm": base, "igd_arm": arm, **paired(preds[base], preds[arm], m)})
+            except ValueError:  # a store without per-user predictions (e.g. the demo's): means only
+                rows.append({"base_arm": base, "igd_arm": arm, **unpaired(runs[base], runs[arm], m)})
     return rows
+
+
+def unpaired(base: Mapping[int, Mapping], arm: Mapping[int, Mapping], metric: str) -> dict:
+    """The seed-means of both arms from their stored metrics, with no test (no per-user ranks)."""
+    seeds = sorted(set(base) & set(arm))
+    mean_a = statistics.fmean(base[s]["metrics"][metric] for s in seeds) if seeds else float("nan")
+    mean_b = statistics.fmean(arm[s]["metrics"][metric] for s in seeds) if seeds else float("nan")
+    return {"metric": metric, "seeds": seeds, "users": 0, "base": mean_a, "arm": mean_b,
+            "relative": (mean_b - mean_a) / mean_a if mean_a else float("nan"), "wins": None,
+            "losses": None, "p_sign": None, "ci_low": None, "ci_high": None}
 
 
 def paper_range(paper: Sequence[Mapping], table: str, metric: str) -> tuple[float, float] | None:

@@ -146,3 +146,17 @@ def test_another_decisiveness_measure_gets_its_own_rows(store, tmp_path):
     text = (tmp_path / "REPORT.md").read_text()
     assert "| gini | D3 + IGD (IGD-Tuning + IGD-Decoding) | 1 | .0000 | .0000 |" in text
     assert "| ig | D3 + IGD (IGD-Tuning + IGD-Decoding) | 2 |" in text
+
+
+def test_a_store_without_per_user_predictions_compares_means_only(tmp_path):
+    s = RunStore(tmp_path / "bare.db")
+    for arm, train, decoding, hr in (("d3", "sft", "d3", 0.1), ("igd", "igd", "igd", 0.12)):
+        run = s.start(RunRecord(kind="eval", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=0,
+                                split="test", train_method=train, decoding=decoding, arm=arm,
+                                alpha=0.2 if decoding == "igd" else None, beta=0.2 if train == "igd" else None))
+        s.complete(run, {"hr@10": hr, "ndcg@10": hr / 2})  # no predictions, as the demo store
+    rows = rd.improvement_rows(s.predictions, rd.test_runs(s.runs(), "toy"))
+    assert [(r["metric"], r["users"], r["p_sign"]) for r in rows] == [("hr@10", 0, None), ("ndcg@10", 0, None)]
+    assert rows[0]["relative"] == pytest.approx(0.2)
+    build_report(s, tmp_path / "REPORT.md")
+    assert "| HR@10 | 1 | no per-user ranks stored | 0.1000 | 0.1200 | +20.0% | – | – | – |" in (tmp_path / "REPORT.md").read_text()
