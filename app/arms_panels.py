@@ -11,6 +11,14 @@ from igd.arms_view import divergence, item_across_arms
 from igd.compare import TOKEN_LEGEND, Comparison
 from ui import markdown_literal
 
+CHART_TOP = 8  # candidates per arm drawn in the divergence chart
+
+
+def fit(rows: int, most: int = 15) -> int:
+    """A dataframe's height showing `rows` rows whole (up to `most`, then it scrolls)."""
+    return 35 * (min(rows, most) + 1) + 3
+
+
 IG_NORM_NOTE = ("IG~ is the token's IG min-max scaled over the candidate tokens of its own step (Eq. 9): "
                 "1 for the most decisive candidate, 0 for the least (and for every token when all are alike); "
                 "IGD-Decoding weights the step's log p by w = 1 − α·IG~ (Eq. 8).")
@@ -32,7 +40,7 @@ def item_panel(result: Comparison, truth: str | None, catalogue_titles: list[str
     table = pd.DataFrame([{"arm": r.arm, "rank": r.rank if r.rank else f"not in top {result.k}",
                            "shift": r.shift, "beam score": r.score,
                            "tokens": " | ".join(p["token"] for p in r.path)} for r in rows])
-    st.dataframe(table, hide_index=True, width="stretch",
+    st.dataframe(table, hide_index=True, width="stretch", height=fit(len(table)),
                  column_config={"beam score": st.column_config.NumberColumn(format="%.4f")})
     paths = {tuple(p["token_id"] for p in r.path) for r in rows}
     if len(paths) == 1:  # one tokenizer: one row per token, one column per arm (what it adds, w·log p)
@@ -43,7 +51,7 @@ def item_panel(result: Comparison, truth: str | None, catalogue_titles: list[str
     else:  # checkpoints with other tokenizers split the title differently: one row per arm and token
         steps = pd.DataFrame([{"arm": r.arm, "step": p["step"], "token": p["token"], "IG": p["ig"],
                                "IG~": p["ig_norm"], "w·log p": p["score"]} for r in rows for p in r.path])
-    st.dataframe(steps, hide_index=True, width="stretch")
+    st.dataframe(steps, hide_index=True, width="stretch", height=fit(len(steps), most=25))
     st.caption(TOKEN_LEGEND + " BIGRec-style arms (length penalty 1) divide the sum by the number of tokens, "
                "so their scores (about −0.3) are on another scale than D3's sums (about −3).")
 
@@ -78,18 +86,26 @@ def divergence_panel(result: Comparison) -> None:
     for suffix, arm in (("_a", "A"), ("_b", "B")):
         names.update({f"log_p{suffix}": f"log p ({arm})", f"weight{suffix}": f"w ({arm})",
                       f"score{suffix}": f"w·log p ({arm})", f"order{suffix}": f"order ({arm})"})
-    st.dataframe(table.rename(columns=names), hide_index=True, width="stretch")
-    points = pd.concat([pd.DataFrame({"token": table["token"], "IG": table["ig"], "w·log p": table[f"score{s}"],
+    st.dataframe(table.rename(columns=names), hide_index=True, width="stretch", height=fit(len(table)))
+    # The chart: the candidates either arm ranks in its first CHART_TOP (hundreds of labelled points at
+    # the first step were one unreadable blob), the two chosen tokens always among them.
+    best = (table["order_a"] <= CHART_TOP) | (table["order_b"] <= CHART_TOP) | table["token"].isin(d.chosen)
+    shown = table[best]
+    points = pd.concat([pd.DataFrame({"token": shown["token"], "IG": shown["ig"], "w·log p": shown[f"score{s}"],
                                       "arm": name}) for s, name in (("_a", arm_a), ("_b", arm_b))])
     # linear by default (distances compare as numbers); symlog spreads the small IGs near 0
     log_ig = st.checkbox("Log IG axis (symlog)", key="part_ig_log")
     scale = alt.Scale(type="symlog", constant=0.01) if log_ig else alt.Scale(type="linear")
+    arms = alt.Scale(domain=[arm_a, arm_b], range=["#1c7ed6", "#e8590c"])  # two colours far apart
     chart = alt.Chart(points).mark_point(filled=True, size=90).encode(
         x=alt.X("IG:Q", title=f"IG of the candidate token (nats, {'symlog' if log_ig else 'linear'} scale)",
                 scale=scale),
-        y=alt.Y("w·log p:Q", title="step score w·log p"), color=alt.Color("arm:N", title="arm"),
+        y=alt.Y("w·log p:Q", title="step score w·log p", scale=alt.Scale(zero=False)),
+        color=alt.Color("arm:N", title=None, scale=arms, legend=alt.Legend(orient="bottom", labelLimit=300)),
+        shape=alt.Shape("arm:N", title=None, scale=alt.Scale(domain=[arm_a, arm_b], range=["circle", "diamond"])),
         tooltip=["arm", "token", alt.Tooltip("IG:Q", format=".4f"), alt.Tooltip("w·log p:Q", format=".4f")])
-    labels_layer = chart.mark_text(dx=8, align="left", fontSize=13).encode(text="token:N")
+    labels_layer = chart.mark_text(dx=8, align="left", fontSize=12).encode(text="token:N")
     st.altair_chart((chart + labels_layer).properties(
-        title=f"Step {d.step}: each candidate's score under both arms (higher is better)", height=300),
-        width="stretch")
+        title=alt.TitleParams(f"Step {d.step}: candidates' scores under both arms", subtitle=(
+            f"the {CHART_TOP} best of each arm, of {len(table)} allowed tokens (all in the table above); "
+            "higher is better")), height=320), width="stretch")

@@ -98,7 +98,7 @@ with left:
 with right:
     st.subheader("Items below")
     st.dataframe(pd.DataFrame(e["titles"]), hide_index=True, width="stretch", column_config={
-        "title": st.column_config.TextColumn(width="large"),
+        "title": st.column_config.TextColumn(width="medium"),  # "large" pushed the counts out of view
         "train_targets": st.column_config.NumberColumn("targets", width=70),
         "tokens": st.column_config.NumberColumn(width=60)})
     if e["n_matches"] > len(e["titles"]):

@@ -119,6 +119,8 @@ if pressed or example:
             result = compare_arms(arms, history.titles, k=k, beams=int(beams), hide_history=hide)
         st.session_state["comparison"] = {"result": result, "truth": truth, "history": history.titles,
                                           "inputs": inputs, "example": example and not pressed}
+        for key in ("item_title", "path_title"):  # new lists: the pickers start again (ground truth first)
+            st.session_state.pop(key, None)
 
 shown = st.session_state.get("comparison")
 if shown is None:

@@ -146,6 +146,8 @@ else:
                                            "eval_loss": "validation (plain CE)"})
         st.altair_chart(alt.Chart(logs.dropna(subset=["value"])).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
             x=alt.X("step:Q"), y=alt.Y("value:Q", title="mean token loss (CE)"),
-            color=alt.Color("tokens:N"), strokeDash=alt.StrokeDash("run:N"),
+            # runs by colour (told apart in the legend), token groups by dash
+            color=alt.Color("run:N", legend=alt.Legend(orient="bottom", labelLimit=400, columns=1)),
+            strokeDash=alt.StrokeDash("tokens:N", legend=alt.Legend(orient="bottom")),
             tooltip=["run", "tokens", "step", alt.Tooltip("value:Q", format=".3f")],
         ).properties(height=320), width="stretch")
