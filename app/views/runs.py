@@ -43,7 +43,7 @@ def setting_of(row: dict) -> str:
     arm = ARMS.get(row.get("arm"))
     params = [f"β={row['beta']:g}" if arm and arm.uses_beta and row["beta"] == row["beta"] else "",
               f"α={row['alpha']:g}" if arm and arm.uses_alpha and row["alpha"] == row["alpha"] else ""]
-    if row.get("decisiveness") not in (None, "ig"):  # another measure than IG (--decisiveness)
+    if isinstance(row.get("decisiveness"), str) and row["decisiveness"] != "ig":  # --decisiveness (NaN: none)
         params.append(str(row["decisiveness"]))
     params = [p for p in params if p]
     return method_of({"kind": "eval", **row}) + (f" ({', '.join(params)})" if params else "")
@@ -147,7 +147,8 @@ else:
         st.altair_chart(alt.Chart(logs.dropna(subset=["value"])).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
             x=alt.X("step:Q"), y=alt.Y("value:Q", title="mean token loss (CE)"),
             # runs by colour (told apart in the legend), token groups by dash
-            color=alt.Color("run:N", legend=alt.Legend(orient="bottom", labelLimit=400, columns=1)),
+            color=alt.Color("run:N", scale=alt.Scale(scheme="tableau10"),  # the theme's first two are both blue
+                            legend=alt.Legend(orient="bottom", labelLimit=400, columns=1)),
             strokeDash=alt.StrokeDash("tokens:N", legend=alt.Legend(orient="bottom")),
             tooltip=["run", "tokens", "step", alt.Tooltip("value:Q", format=".3f")],
         ).properties(height=320), width="stretch")
