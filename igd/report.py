@@ -48,6 +48,22 @@ def _arm_rows(table: list[dict], metrics: Sequence[str]) -> list[list[str]]:
             for r in table]
 
 
+def table1(rows: Sequence[Mapping], dataset: str, paper) -> list[str]:
+    """The training set's Table 1 figures, as `igd train` stored them with its run (`t1_*`)."""
+    trains = [r for r in rows if r["kind"] == "train" and r["status"] == "complete" and r["dataset"] == dataset
+              and "t1_zero_ig_share" in r["metrics"]]
+    if not trains:
+        return []
+    m = trains[-1]["metrics"]
+    return ["### Table 1 analogue: the training set", "",
+            f"Target tokens over the training rows and the share with zero IG (the paper: "
+            f"{_paper_range(paper, 'Table 1', 'zero_ig_share')} with the Qwen2.5 tokenizer); the "
+            f"`{trains[-1]['model']}` model's tokenizer.", ""] + _table(
+        ["items", "training rows", "target tokens", "zero-IG tokens", "zero-IG share", "H(root) (nats)"],
+        [[f"{m['t1_items']:,.0f}", f"{m['t1_train_rows']:,.0f}", f"{m['t1_target_tokens']:,.0f}",
+          f"{m['t1_zero_ig_tokens']:,.0f}", f"{100 * m['t1_zero_ig_share']:.1f}%", f"{m['t1_root_entropy']:.3f}"]])
+
+
 def table2(runs, paper) -> list[str]:
     table = rd.arm_table(runs, list(ARMS), TABLE2_METRICS)
     lines = ["### Table 2 analogue: every method", "",
@@ -224,7 +240,7 @@ def _store_sections(store, paper: Sequence[Mapping], fig_dir: Path) -> list[str]
         slug = "".join(c if c.isalnum() else "-" for c in dataset.lower())
         sweep_lines, points = beta_sweep(rows, dataset)
         lines += [f"## {dataset}", ""]
-        lines += table2(runs, paper) + improvements(store, runs, paper) + table3(runs) + table7(rows, dataset, paper)
+        lines += table1(rows, dataset, paper) + table2(runs, paper) + improvements(store, runs, paper) + table3(runs) + table7(rows, dataset, paper)
         lines += table8(runs) + decisiveness_table(rows, dataset) + sweep_lines
         if points:
             lines += _figure(figs.sweep(points, "beta", "validation HR@10", "Validation HR@10 against β"),

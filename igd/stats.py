@@ -46,9 +46,8 @@ def dataset_stats(dataset: Dataset, tokenizer: Tokenizer, template: Template,
     counts = title_counts(train, dataset.catalogue)
     ig = build_ig_trie(dataset.catalogue, counts, tokenizer, template, config.unseen, config.decisiveness)
     seq_ig, weight = _row_weighted_paths(ig, counts)
-    valid_tokens = ~np.isnan(seq_ig)
-    total = int((valid_tokens * weight[:, None]).sum())
-    zero = int(((seq_ig == 0) * weight[:, None]).sum())
+    t1 = table1(ig, counts)
+    total, zero = int(t1["target_tokens"]), int(t1["zero_ig_tokens"])
     cat = dataset.catalogue
     return {
         "dataset": dataset.name,
@@ -77,6 +76,18 @@ def dataset_stats(dataset: Dataset, tokenizer: Tokenizer, template: Template,
         "per_position": _per_position(seq_ig, weight, config.max_positions),
         "nonzero_ig_histogram": _histogram(seq_ig, weight, config.bins),
     }
+
+
+def table1(ig: IGTrie, counts) -> dict[str, float]:
+    """The paper's Table 1 figures of a training set: items, target tokens over the training
+    rows, how many have zero IG and their share, and H(root). `igd train` stores them with its
+    run (prefixed `t1_`), so a report has them from the run store alone."""
+    seq_ig, weight = _row_weighted_paths(ig, counts)
+    total = int((~np.isnan(seq_ig) * weight[:, None]).sum())
+    zero = int(((seq_ig == 0) * weight[:, None]).sum())
+    return {"train_rows": float(weight.sum()),
+            "target_tokens": float(total), "zero_ig_tokens": float(zero),
+            "zero_ig_share": zero / total if total else 0.0, "root_entropy": float(ig.node_entropy[0])}
 
 
 def _row_weighted_paths(ig: IGTrie, counts) -> tuple[np.ndarray, np.ndarray]:

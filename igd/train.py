@@ -38,6 +38,7 @@ from igd.examples import TargetTable, WeightSpec, build_examples, collate
 from igd.info_gain import build_ig_trie, title_counts
 from igd.loss import cft_loss, label_weight_sum, weighted_cross_entropy
 from igd.models import add_lora, build_tiny, compact_vocabulary, device_and_dtype, load_pretrained
+from igd.stats import table1
 from igd.store import RunRecord, recorded_run
 from igd.templates import Template, target_ids
 from igd.tokenization import load_tokenizer
@@ -193,6 +194,9 @@ def train(config: TrainConfig, store=None) -> Path:
                        "epochs": trainer.state.epoch, "train_seconds": time.time() - started}
             if best is not None:
                 metrics["eval_loss"] = best
+            # Table 1 of the training set, so `igd report` has it from the store alone
+            metrics |= {f"t1_{k}": v for k, v in {"items": float(len(dataset.catalogue)),
+                                                  **table1(ig, counts)}.items()}
             store.complete(run_id, metrics)
     return out
 

@@ -51,6 +51,11 @@ def test_train_evaluate_runs(workdir, capsys):
         assert tokens >= 10 * test_rows * 3 and m["iglogp_mean@0"] <= 0  # every returned title, >= 3 tokens each
     assert len(store.predictions(evals[0]["id"])) == test_rows
     train_run = store.runs(kind="train")[0]
+    stats = json.loads(subprocess.run([sys.executable, "-m", "igd", "stats", "--data", str(data), "--tokenizer",
+                                       "char", "--json"], capture_output=True, text=True, check=True).stdout)
+    assert train_run["metrics"]["t1_zero_ig_share"] == pytest.approx(stats["zero_ig_share"])  # Table 1, stored
+    assert train_run["metrics"]["t1_target_tokens"] == stats["target_tokens"]
+    assert train_run["metrics"]["t1_items"] == stats["items"]
     names = {row["name"] for row in store.train_log(train_run["id"])}
     assert {"loss", "loss_zero_ig", "loss_nonzero_ig", "eval_loss"} <= names
     capsys.readouterr()
