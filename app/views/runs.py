@@ -121,7 +121,8 @@ if curves:
         if not part.empty:
             st.altair_chart(alt.Chart(part).mark_line(point=True).encode(
                 x=alt.X("x:Q", title=sweep), y=alt.Y("mean:Q", title=metric, scale=alt.Scale(zero=False)),
-                color=alt.Color("curve:N", title=None),
+                color=alt.Color("curve:N", title=None,  # below the plot: long names stay whole
+                                legend=alt.Legend(orient="bottom", labelLimit=500, columns=1)),
                 tooltip=["curve", "x", alt.Tooltip("mean:Q", format=".4f"), "n"],
             ).properties(title=f"{metric} against {sweep}", height=260), width="stretch")
 else:
