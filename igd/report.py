@@ -17,6 +17,7 @@ from igd import report_data as rd
 from igd import report_figures as figs
 from igd.analysis import IG_BINS
 from igd.config import ARMS
+from igd.store import decisiveness_of
 
 TABLE2_METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10", "fwr", "ise")
 NAMES = {"hr@5": "HR@5", "hr@10": "HR@10", "ndcg@5": "NDCG@5", "ndcg@10": "NDCG@10", "fwr": "FWR",
@@ -178,7 +179,14 @@ def training_times(rows: Sequence[Mapping], dataset: str) -> list[str]:
             out.append([str(what), beta, str(r["seed"]), f"{seconds / 60:.1f}", machine])
     if not out:
         return []
-    return ["### Training time of each run", ""] + _table(["training", "β", "seed", "minutes", "machine"], out)
+    train_s = sum(r["metrics"].get("train_seconds", 0.0) for r in rows
+                  if r["kind"] in ("train", "baseline") and r["status"] == "complete" and r["dataset"] == dataset)
+    eval_s = sum(r["metrics"].get("seconds", 0.0) for r in rows
+                 if r["kind"] == "eval" and r["status"] == "complete" and r["dataset"] == dataset)
+    return ["### Training time of each run", "",
+            f"Wall-clock time recorded in the store for this dataset: {train_s / 3600:.1f} h of training and "
+            f"{eval_s / 3600:.1f} h of evaluation (both on the machines named below, often sharing them).",
+            ""] + _table(["training", "β", "seed", "minutes", "machine"], out)
 
 
 def _figure(chart, out_dir: Path, name: str, alt_text: str) -> list[str]:
@@ -191,7 +199,8 @@ def _figure(chart, out_dir: Path, name: str, alt_text: str) -> list[str]:
 def _eval_label(r: Mapping) -> str:
     arm = ARMS[r["arm"]].label if r.get("arm") in ARMS else str(r.get("arm"))
     alpha = "" if r["alpha"] is None else f", α={r['alpha']:g}"
-    return f"{arm}{alpha} (run {r['id']})"
+    measure = "" if decisiveness_of(r) in (None, "ig") else f", {decisiveness_of(r)}"
+    return f"{arm}{alpha}{measure} (run {r['id']})"
 
 
 def figures(store, rows: Sequence[Mapping], dataset: str, out_dir: Path, slug: str) -> list[str]:

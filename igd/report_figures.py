@@ -13,10 +13,24 @@ from typing import Mapping, Sequence
 WIDTH, HEIGHT = 520, 260
 
 
+def _legend(**kw):
+    """Legends below the plot, names whole, lines drawn as lines (a dash pattern reads as one)."""
+    alt = _alt()
+    return alt.Legend(orient="bottom", labelLimit=600, columns=1, **kw)
+
+
 def _alt():
     import altair as alt
 
     return alt
+
+
+def _dashes(field: str, solid_then_dashed: list[str]):
+    """Solid for the first value, dashed for the second, said in the subtitle (a legend cannot
+    draw a dash pattern in vl-convert's SVG)."""
+    alt = _alt()
+    return alt.StrokeDash(f"{field}:N", legend=None,
+                          scale=alt.Scale(domain=solid_then_dashed, range=[[1, 0], [6, 3]]))
 
 
 def loss_curves(logs: Mapping[str, Sequence[Mapping]]):
@@ -30,8 +44,10 @@ def loss_curves(logs: Mapping[str, Sequence[Mapping]]):
     alt = _alt()
     return alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
         x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="mean token loss (CE)"),
-        color=alt.Color("run:N", title="run"), strokeDash=alt.StrokeDash("tokens:N", title="target tokens"),
-    ).properties(width=WIDTH, height=HEIGHT, title="Training loss of zero-IG vs IG > 0 target tokens")
+        color=alt.Color("run:N", title="run", legend=_legend()),
+        strokeDash=_dashes("tokens", ["IG > 0", "zero IG"]),
+    ).properties(width=WIDTH, height=HEIGHT, title=alt.TitleParams(
+        "Training loss of zero-IG vs IG > 0 target tokens", subtitle="solid: IG > 0 tokens; dashed: zero-IG tokens"))
 
 
 _STEP = re.compile(r"^h_(pred|truth)@(\d+)$")
@@ -52,8 +68,10 @@ def entropy_gap(evals: Mapping[str, Mapping[str, float]]):
     return alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
         x=alt.X("step:Q", title="decoding step (tokens generated)"),
         y=alt.Y("H:Q", title="mean prefix entropy H (nats, Eq. 4)"),
-        color=alt.Color("run:N", title="decoding"), strokeDash=alt.StrokeDash("of:N", title="prefix of"),
-    ).properties(width=WIDTH, height=HEIGHT, title="Entropy of the decoded prefix vs the ground truth's")
+        color=alt.Color("run:N", title="decoding", legend=_legend()),
+        strokeDash=_dashes("of", ["top-10", "ground truth"]),
+    ).properties(width=WIDTH, height=HEIGHT, title=alt.TitleParams(
+        "Entropy of the decoded prefix vs the ground truth's", subtitle="solid: the top-10 titles; dashed: the ground truth"))
 
 
 def ig_logp(evals: Mapping[str, Mapping[str, float]], bins: Sequence[str]):
@@ -66,7 +84,8 @@ def ig_logp(evals: Mapping[str, Mapping[str, float]], bins: Sequence[str]):
     return alt.Chart(alt.Data(values=values)).mark_bar().encode(
         x=alt.X("IG bin:N", sort=list(bins), title="IG of the token (nats)"),
         xOffset=alt.XOffset("run:N"), y=alt.Y("mean log p:Q", title="mean log p of the decoded token"),
-        color=alt.Color("run:N", title="run"), tooltip=["run:N", "IG bin:N", "mean log p:Q", "tokens:Q"],
+        color=alt.Color("run:N", title="run", legend=_legend()),
+        tooltip=["run:N", "IG bin:N", "mean log p:Q", "tokens:Q"],
     ).properties(width=WIDTH, height=HEIGHT, title="Log-probability of decoded tokens by their IG")
 
 
@@ -76,7 +95,7 @@ def sweep(points: Sequence[Mapping], x: str, y: str, title: str):
         return None
     alt = _alt()
     return alt.Chart(alt.Data(values=list(points))).mark_line(point=True).encode(
-        x=alt.X(f"{x}:Q", title=x), y=alt.Y(f"{y}:Q", title=y), color=alt.Color("series:N", title=""),
+        x=alt.X(f"{x}:Q", title=x), y=alt.Y(f"{y}:Q", title=y), color=alt.Color("series:N", title="", legend=_legend()),
     ).properties(width=WIDTH, height=HEIGHT, title=title)
 
 
