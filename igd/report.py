@@ -106,19 +106,32 @@ def table3(runs) -> list[str]:
         ["arm", "seeds", "HR@10", "NDCG@10", "HR@10 vs D3", "NDCG@10 vs D3"], rows)
 
 
+def alpha_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[str, list[Mapping]]:
+    """The evaluations that vary alpha: the validation runs that selected it (seed 0's, with the
+    paper's measure) when they cover several alphas, else the test runs. Returns (split, runs)."""
+    def pick(split: str) -> list[Mapping]:
+        return [r for r in rows if r["status"] == "complete" and r["split"] == split and r["dataset"] == dataset
+                and r["kind"] == "eval" and "fwr" in r["metrics"] and (decisiveness_of(r) or "ig") == "ig"]
+
+    valid = pick("valid")
+    if len({(r.get("arm"), r["alpha"]) for r in valid if r["alpha"] is not None}) > 1:
+        return "valid", valid
+    return "test", pick("test")
+
+
 def table7(rows: Sequence[Mapping], dataset: str, paper) -> list[str]:
-    """FWR and ISE of the test evaluations by decoding and alpha (alpha 0: the decoding without weights)."""
+    """FWR and ISE by arm and alpha (alpha 0 or none: the decoding without step weights)."""
+    split, runs = alpha_sweep(rows, dataset)
     groups: dict[tuple, list[Mapping]] = defaultdict(list)
-    for r in rows:
-        if (r["status"] == "complete" and r["split"] == "test" and r["dataset"] == dataset and r["kind"] == "eval"
-                and "fwr" in r["metrics"]):
-            groups[(r.get("arm") or "?", r["alpha"] or 0.0)].append(r)
+    for r in runs:
+        groups[(r.get("arm") or "?", r["alpha"] or 0.0)].append(r)
     out = [[ARMS[a].label if a in ARMS else a, f"{alpha:g}", str(len(g)),
             rd.cell([r["metrics"]["fwr"] for r in g]).text(), rd.cell([r["metrics"]["ise"] for r in g]).text(3)]
            for (a, alpha), g in sorted(groups.items())]
     if not out:
         return []
     return ["### Table 7 analogue: diversity against α", "",
+            f"{split.capitalize()} split ({'the runs that selected α' if split == 'valid' else 'each arm at its α'}). "
             f"The paper: FWR falls and ISE rises as α grows; its ISE values span "
             f"{_paper_range(paper, 'Table 7', 'ise')} bits.", ""] + _table(
         ["arm", "α", "runs", "FWR", "ISE (bits)"], out)
@@ -210,12 +223,17 @@ def figures(store, rows: Sequence[Mapping], dataset: str, out_dir: Path, slug: s
             label = "SFT" if r["train_method"] == "sft" else f"{r['train_method']} β={r['beta']:g}"
             if r["train_method"] in ("sft", "igd"):
                 logs[f"{label} (run {r['id']})"] = store.train_log(r["id"])
+    split, swept = alpha_sweep(rows, dataset)
+    # Fig. 3 per alpha: the IGD arm's alpha sweep when there is one, else every seed-0 test run
+    gap = ({_eval_label(r): r["metrics"] for r in swept if r.get("arm") == "igd" and r["seed"] == 0}
+           if split == "valid" else {})
     evals = {_eval_label(r): r["metrics"] for r in rows if r["kind"] == "eval" and r["status"] == "complete"
              and r["split"] == "test" and r["dataset"] == dataset and r["seed"] == 0}
     return (["### Figures", ""]
             + _figure(figs.loss_curves(logs), out_dir, f"{slug}-loss.svg", "Fig. 2: zero-IG vs IG>0 token loss")
-            + _figure(figs.entropy_gap(evals), out_dir, f"{slug}-entropy-gap.svg",
-                      "Fig. 3: prefix entropy per decoding step, top-10 vs ground truth")
+            + _figure(figs.entropy_gap(gap or evals), out_dir, f"{slug}-entropy-gap.svg",
+                      "Fig. 3: prefix entropy per decoding step, top-10 vs ground truth"
+                      + (" (validation, per α)" if gap else ""))
             + _figure(figs.ig_logp(evals, [b[0] for b in IG_BINS]), out_dir, f"{slug}-ig-logp.svg",
                       "Fig. 4: log p of decoded tokens by IG"))
 

@@ -25,9 +25,9 @@ def ranks_row(ranks):
 
 
 def add_eval(store: RunStore, arm: str, seed: int, ranks, decoding: str, train: str, alpha=None, fwr=0.2, ise=3.0,
-             measure: str | None = None):
+             measure: str | None = None, split: str = "test"):
     run = store.start(RunRecord(kind="eval", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=seed,
-                                split="test", train_method=train, decoding=decoding, alpha=alpha, arm=arm,
+                                split=split, train_method=train, decoding=decoding, alpha=alpha, arm=arm,
                                 beta=None if train == "sft" else 0.2,
                                 config={} if measure is None else {"decisiveness": measure}))
     hr10 = sum(r is not None and r <= 10 for r in ranks) / len(ranks)
@@ -171,3 +171,15 @@ def test_table1_comes_from_the_stored_training_run(store, tmp_path):
     text = (tmp_path / "REPORT.md").read_text()
     assert "| 1,682 | 78,668 | 700,000 | 585,000 | 83.6% | 6.680 |" in text
     assert "(the paper: 0.56 … 0.73 with the Qwen2.5 tokenizer)" in text
+
+
+def test_table7_and_fig3_use_the_alpha_selection_runs(store, tmp_path):
+    for alpha, fwr, ise in ((0.1, 0.3, 3.0), (0.3, 0.2, 3.2)):  # what selecting alpha on valid stores
+        add_eval(store, "igd", 0, [1, None, None, None, None, None], "igd", "igd", alpha=alpha, fwr=fwr, ise=ise,
+                 split="valid")
+    build_report(store, tmp_path / "REPORT.md")
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "Valid split (the runs that selected α)" in text
+    assert "| D3 + IGD (IGD-Tuning + IGD-Decoding) | 0.1 | 1 | .3000 | 3.000 |" in text
+    assert "| D3 + IGD (IGD-Tuning + IGD-Decoding) | 0.3 | 1 | .2000 | 3.200 |" in text
+    assert "top-10 vs ground truth (validation, per α)" in text
