@@ -2,7 +2,6 @@
 level, codebook scaling and the statistics, by hand."""
 
 import numpy as np
-import pytest
 
 from igd.sid_codes import code_stats, codebook_size, random_codes, rq_kmeans, with_unique_level
 
