@@ -171,6 +171,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sid_build(args: argparse.Namespace) -> int:
+    from igd.sid_build import SidConfig, build_sids, format_report
+
+    report = build_sids(SidConfig(str(args.data), str(args.out), args.levels, args.codes, args.method, args.seed))
+    print(format_report(report))
+    print(f"wrote {args.out} (MiniOneRec layout)")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from igd.report import build_report
     from igd.store import RunStore

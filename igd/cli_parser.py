@@ -231,6 +231,18 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     ru.add_argument("--json", action="store_true", help="print JSON")
     ru.set_defaults(func=commands["runs"])
 
+    sid = sub.add_parser("sid", help="semantic IDs for a dataset's items")
+    sid_sub = sid.add_subparsers(dest="sid_command", required=True)
+    sb = sid_sub.add_parser("build", help="RQ-KMeans (or random) semantic IDs; writes the MiniOneRec layout")
+    sb.add_argument("--data", type=Path, required=True, help="a D3-layout dataset directory")
+    sb.add_argument("--out", type=Path, required=True, help="the new dataset directory")
+    sb.add_argument("--levels", type=int, default=3, help="code levels before the unique one (default 3)")
+    sb.add_argument("--codes", type=int, default=256, help="codes per level; fewer for small catalogues (default 256)")
+    sb.add_argument("--method", choices=("rq-kmeans", "random"), default="rq-kmeans",
+                    help="residual k-means over all-MiniLM-L6-v2 title embeddings, or random codes (control)")
+    sb.add_argument("--seed", type=int, default=0, help="k-means / random seed (default 0)")
+    sb.set_defaults(func=commands["sid-build"])
+
     rp = sub.add_parser("report", help="the paper's tables and figures recomputed from a run store (Markdown + SVG)")
     rp.add_argument("--db", action="append", required=True,
                     help="SQLite run store, read only; repeat for several (a section per dataset of each)")
