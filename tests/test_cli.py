@@ -41,8 +41,8 @@ LEAVES = [p for p in PATHS if p and not any(q[:len(p)] == p and q != p for q in 
 
 def test_the_command_tree():
     assert LEAVES == [("data", "movielens"), ("data", "amazon"), ("stats",), ("train",),
-                      ("evaluate",), ("recommend",), ("runs",), ("experiment",), ("baseline",),
-                      ("demo-models",), ("app",)]
+                      ("evaluate",), ("recommend",), ("runs",), ("sid", "build"), ("report",), ("experiment",),
+                      ("baseline",), ("demo-models",), ("app",)]
 
 
 def test_cli_defaults_are_the_config_defaults():
