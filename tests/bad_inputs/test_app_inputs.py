@@ -88,6 +88,7 @@ def recommend(paste: str = "", k: int | None = None, beams: int | None = None) -
             at.slider(key="k").set_value(k)
         if beams:
             at.number_input(key="beams").set_value(beams)
+        at.multiselect(key="history_pick").set_value([])  # the first visit's worked example, cleared
         at.text_area(key="history_paste").set_value(paste)
         at.button(key="recommend").click().run()
     return act
