@@ -227,14 +227,17 @@ def figures(store, rows: Sequence[Mapping], dataset: str, out_dir: Path, slug: s
     # Fig. 3 per alpha: the IGD arm's alpha sweep when there is one, else every seed-0 test run
     gap = ({_eval_label(r): r["metrics"] for r in swept if r.get("arm") == "igd" and r["seed"] == 0}
            if split == "valid" else {})
-    evals = {_eval_label(r): r["metrics"] for r in rows if r["kind"] == "eval" and r["status"] == "complete"
-             and r["split"] == "test" and r["dataset"] == dataset and r["seed"] == 0}
+    tested = [r for r in rows if r["kind"] == "eval" and r["status"] == "complete" and r["split"] == "test"
+              and r["dataset"] == dataset and r["seed"] == 0]
+    evals = {_eval_label(r): r["metrics"] for r in tested}
+    # Fig. 4's bins are nats of IG: another measure's values do not belong on that axis
+    ig_only = {_eval_label(r): r["metrics"] for r in tested if (decisiveness_of(r) or "ig") == "ig"}
     return (["### Figures", ""]
             + _figure(figs.loss_curves(logs), out_dir, f"{slug}-loss.svg", "Fig. 2: zero-IG vs IG>0 token loss")
             + _figure(figs.entropy_gap(gap or evals), out_dir, f"{slug}-entropy-gap.svg",
                       "Fig. 3: prefix entropy per decoding step, top-10 vs ground truth"
                       + (" (validation, per α)" if gap else ""))
-            + _figure(figs.ig_logp(evals, [b[0] for b in IG_BINS]), out_dir, f"{slug}-ig-logp.svg",
+            + _figure(figs.ig_logp(ig_only, [b[0] for b in IG_BINS]), out_dir, f"{slug}-ig-logp.svg",
                       "Fig. 4: log p of decoded tokens by IG"))
 
 
