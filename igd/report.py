@@ -122,9 +122,12 @@ def alpha_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[str, list[Mappin
 def table7(rows: Sequence[Mapping], dataset: str, paper) -> list[str]:
     """FWR and ISE by arm and alpha (alpha 0 or none: the decoding without step weights)."""
     split, runs = alpha_sweep(rows, dataset)
+    latest: dict[tuple, Mapping] = {}  # per arm, alpha and seed its latest run (a re-run replaces)
+    for r in sorted(runs, key=lambda r: r["id"]):
+        latest[(r.get("arm") or "?", r["alpha"] or 0.0, r["seed"])] = r
     groups: dict[tuple, list[Mapping]] = defaultdict(list)
-    for r in runs:
-        groups[(r.get("arm") or "?", r["alpha"] or 0.0)].append(r)
+    for (arm, alpha, _), r in latest.items():
+        groups[(arm, alpha)].append(r)
     out = [[ARMS[a].label if a in ARMS else a, f"{alpha:g}", str(len(g)),
             rd.cell([r["metrics"]["fwr"] for r in g]).text(), rd.cell([r["metrics"]["ise"] for r in g]).text(3)]
            for (a, alpha), g in sorted(groups.items())]
