@@ -281,22 +281,22 @@ def _runs(path: str, mtime: float) -> list[dict]:  # mtime in the key: a changed
         store.close()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=128)
+def _per_run(path: str, mtime: float, run_id: int, rows: str) -> list[dict]:
+    """A run's `rows` ("train_log" or "predictions"), read-only; mtime in the key as `_runs`."""
+    store = RunStore(path, readonly=True)
+    try:
+        return getattr(store, rows)(run_id)
+    finally:
+        store.close()
+
+
 def train_log(path: str, mtime: float, run_id: int) -> list[dict]:
-    store = RunStore(path, readonly=True)
-    try:
-        return store.train_log(run_id)
-    finally:
-        store.close()
+    return _per_run(path, mtime, run_id, "train_log")
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def predictions(path: str, mtime: float, run_id: int) -> list[dict]:
-    store = RunStore(path, readonly=True)
-    try:
-        return store.predictions(run_id)
-    finally:
-        store.close()
+    return _per_run(path, mtime, run_id, "predictions")
 
 
 def runs_or_none(path: str) -> tuple[list[dict], tuple[str, float]] | None:

@@ -29,9 +29,9 @@ def environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The machine and libraries of this run; the load average is the one at the call, so
     call it at the end. `torch_threads` only where the script has imported torch (otherwise
     torch's default would be reported for a run that never used it); `extra` is appended."""
-    with open("/proc/cpuinfo") as f:
-        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
-                   platform.processor())
+    from igd.versions import cpu_model  # standard library only, like this module
+
+    cpu = cpu_model()
     env: dict[str, Any] = {"python": platform.python_version()}
     env |= {name: v for name in LIBRARIES if (v := _version(name)) is not None}
     env |= {"cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),

@@ -191,12 +191,13 @@ def _with_information_gain(trie: TokenTrie, seq_titles: tuple[tuple[str, ...], .
         h = np.where(p > 0, -p * np.log(p), 0.0)  # -0 ln 0 = 0
     count = _sum_up(trie, np.bincount(trie.leaf, weights=seq_counts, minlength=trie.n_nodes))
     entropy = _sum_up(trie, np.bincount(trie.leaf, weights=h, minlength=trie.n_nodes))
-    ig = _sibling_mass(trie, entropy, count, unseen)
     if decisiveness == "gini":
         impurity = _sum_up(trie, np.bincount(trie.leaf, weights=p * (1.0 - p), minlength=trie.n_nodes))
         ig = _sibling_mass(trie, impurity, count, unseen)
-    elif decisiveness == "gain-ratio":
-        ig = _gain_ratio(trie, ig, count)
+    else:
+        ig = _sibling_mass(trie, entropy, count, unseen)
+        if decisiveness == "gain-ratio":
+            ig = _gain_ratio(trie, ig, count)
     child = np.arange(1, trie.n_nodes)
     return IGTrie(trie, seq_titles, count.astype(np.int64), entropy, ig,
                   normalise_among_siblings(trie, ig, count[child] > 0), eos, unseen, n,

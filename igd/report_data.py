@@ -12,6 +12,7 @@ predictions in, tables out; no SQL, no Streamlit, no figures).
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 from dataclasses import dataclass
 from importlib import resources
@@ -79,7 +80,6 @@ def arm_table(runs: Mapping[str, Mapping[int, Mapping]], arms: Sequence[str],
 def user_values(predictions: Sequence[Mapping], metric: str) -> dict[int, float]:
     """user_index -> HR@K (0/1) or NDCG@K (1/log2(rank+1)) of one run, from its stored ranks."""
     name, k = metric.split("@")
-    import math
 
     def value(rank: int | None) -> float:
         if rank is None or rank > int(k):

@@ -46,7 +46,7 @@ def dataset_stats(dataset: Dataset, tokenizer: Tokenizer, template: Template,
     counts = title_counts(train, dataset.catalogue)
     ig = build_ig_trie(dataset.catalogue, counts, tokenizer, template, config.unseen, config.decisiveness)
     seq_ig, weight = _row_weighted_paths(ig, counts)
-    t1 = table1(ig, counts)
+    t1 = _table1(ig, seq_ig, weight)
     total, zero = int(t1["target_tokens"]), int(t1["zero_ig_tokens"])
     cat = dataset.catalogue
     return {
@@ -82,7 +82,10 @@ def table1(ig: IGTrie, counts) -> dict[str, float]:
     """The paper's Table 1 figures of a training set: items, target tokens over the training
     rows, how many have zero IG and their share, and H(root). `igd train` stores them with its
     run (prefixed `t1_`), so a report has them from the run store alone."""
-    seq_ig, weight = _row_weighted_paths(ig, counts)
+    return _table1(ig, *_row_weighted_paths(ig, counts))
+
+
+def _table1(ig: IGTrie, seq_ig: np.ndarray, weight: np.ndarray) -> dict[str, float]:
     total = int((~np.isnan(seq_ig) * weight[:, None]).sum())
     zero = int(((seq_ig == 0) * weight[:, None]).sum())
     return {"train_rows": float(weight.sum()),
