@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from igd.config import (PROTOCOLS, ConfigError, DecodeConfig, EvalConfig, ExperimentConfig, LoraSettings,
-                        TinyConfig, TrainConfig, default)
+from igd.config import (PROTOCOLS, ConfigError, DecodeConfig, EvalConfig, LoraSettings, TinyConfig, TrainConfig,
+                        default)
+from igd.experiment_config import ExperimentConfig
 from igd.data import DataError
 
 
@@ -38,9 +39,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from igd.templates import Template
     from igd.tokenization import load_tokenizer
 
-    dataset = load_dataset(args.data)
+    dataset = load_dataset(args.data, items=args.items)
     unseen = _resolve(args, "unseen", default(TrainConfig, "unseen"))
-    stats = dataset_stats(dataset, load_tokenizer(args.tokenizer), Template(style=args.style),
+    tokenizer, style = load_tokenizer(args.tokenizer), args.style
+    if args.items == "sid":  # code tokens, one per (level, code); targets are codes + EOS
+        from igd.sid_tokens import SidTokenizer
+
+        tokenizer, style = SidTokenizer.for_ids(tokenizer, dataset.catalogue.titles), "codes"
+    stats = dataset_stats(dataset, tokenizer, Template(style=style),
                           StatsConfig(train_on_valid=args.train_on_valid, unseen=unseen,
                                       decisiveness=args.decisiveness))
     print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
@@ -60,6 +66,7 @@ def _train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
         data=str(args.data), out=str(getattr(args, "out", "") or ""), model=args.model,
         method=getattr(args, "method", "sft"), beta=getattr(args, "beta", default(TrainConfig, "beta")),
         igd_weighting=args.igd_weighting, cft_alpha=args.cft_alpha, tokenizer=args.tokenizer,
+        items=getattr(args, "items", default(TrainConfig, "items")), pace_c=args.pace_c,
         finetune=args.finetune, lora=LoraSettings(r=args.lora_r, alpha=args.lora_alpha),
         tiny=TinyConfig(hidden_size=args.tiny_hidden, layers=args.tiny_layers),
         style=args.style, preamble=_resolve(args, "preamble", None), category=args.category,

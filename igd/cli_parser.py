@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Callable
 
 from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECISIVENESS, DECISIVENESS_LABELS, DECODINGS, EVAL_LOSSES,
-                        PREAMBLES, PROTOCOLS, SEED_MAX, SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES,
-                        WEIGHTINGS, DecodeConfig, EvalConfig, ExperimentConfig, LoraSettings, TinyConfig,
-                        TrainConfig, default)
+                        ITEM_LABELS, ITEMS, PREAMBLES, PROTOCOLS, SEED_MAX, SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES,
+                        WEIGHTINGS, DecodeConfig, EvalConfig, LoraSettings, TinyConfig, TrainConfig, default)
+from igd.experiment_config import ExperimentConfig
 
 
 # Config fields (igd.config.ConfigError.field) whose option is not `--` + the field with dashes;
@@ -80,6 +80,12 @@ def _decisiveness(p: argparse.ArgumentParser, default_value: str | None, what: s
                         + "; ".join(f"{k}: {v}" for k, v in DECISIVENESS_LABELS.items()) + f" ({what}; README)")
 
 
+def _items(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--items", choices=ITEMS, default=default(TrainConfig, "items"),
+                   help="what the model generates: " + "; ".join(f"{k}: {v}" for k, v in ITEM_LABELS.items())
+                   + " (sid: a MiniOneRec-layout dataset, e.g. from `igd sid build`; tiny model)")
+
+
 def _training_options(p: argparse.ArgumentParser) -> None:
     tc = partial(default, TrainConfig)  # the config default of a field
     p.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
@@ -88,6 +94,8 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--igd-weighting", choices=WEIGHTINGS, default=tc("igd_weighting"),
                    help="IGD-Tuning weights: binary beta/1 (Eq. 6, default) or linear (appendix G)")
     p.add_argument("--cft-alpha", type=float, default=tc("cft_alpha"), help="CFT's counterfactual weight")
+    p.add_argument("--pace-c", type=float, default=tc("pace_c"),
+                   help=f"mtl-curriculum's pace rate c (default {tc('pace_c'):g}, the authors' scripts)")
     p.add_argument("--tokenizer", default=tc("tokenizer"), help="tokenizer of the tiny model")
     p.add_argument("--finetune", choices=("lora", "qlora", "full"), default=tc("finetune"),
                    help="pretrained models: LoRA (default), 4-bit QLoRA (CUDA + bitsandbytes) or full")
@@ -174,12 +182,14 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     st.add_argument("--train-on-valid", action="store_true",
                     help="take priors from valid.csv (for datasets without train.csv; evaluate on test)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
+    _items(st)
     _protocol(st)
     st.set_defaults(func=commands["stats"])
 
     tr = sub.add_parser("train", help="fine-tune with sft (BIGRec/D3), igd, pos or cft")
     _training_options(tr)
     tr.add_argument("--out", type=Path, required=True, help="checkpoint directory")
+    _items(tr)
     tr.add_argument("--method", choices=tuple(TRAIN_METHODS), default=default(TrainConfig, "method"),
                     help="; ".join(f"{k}: {m.label}" for k, m in TRAIN_METHODS.items()))
     tr.add_argument("--beta", type=float, default=default(TrainConfig, "beta"),

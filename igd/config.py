@@ -28,6 +28,8 @@ class TrainMethod:
     name: str
     label: str
     uses_beta: bool  # beta is the zero-IG weight (igd) or the last position's weight (pos, cft)
+    sid_only: bool = False  # weights per semantic-ID code level or code token (igd.sid_weights)
+    tasks: int = 1  # loss terms combined by learnable weights (multi-target learning)
 
 
 TRAIN_METHODS: dict[str, TrainMethod] = {m.name: m for m in (
@@ -35,7 +37,16 @@ TRAIN_METHODS: dict[str, TrainMethod] = {m.name: m for m in (
     TrainMethod("igd", "IGD-Tuning (Eq. 6-7)", True),
     TrainMethod("pos", "Pos (position-decayed weights)", True),
     TrainMethod("cft", "CFT (Pos + counterfactual term)", True),
+    # Chiu, Wang, Cheng 2026 (arXiv 2601.17787): semantic-ID targets only
+    TrainMethod("front-greater", "Front-Greater (per-level weights from the embedding spread)", False, True),
+    TrainMethod("frequency", "Frequency (w = (1 - b) / (1 - b^f) per code token)", False, True),
+    TrainMethod("mtl", "Multi-target: CE + Front-Greater + Frequency, learnable weights", False, True, 3),
+    TrainMethod("mtl-curriculum", "Multi-target with the curriculum pace", False, True, 3),
 )}
+# What an item is to the model: its title's tokens, or its semantic ID (one token per code level)
+ITEMS = ("title", "sid")
+ITEM_LABELS = {"title": "titles (the IGD paper)", "sid": "semantic IDs (one token per code level)"}
+PACE_C = 2e-5  # the curriculum's rate c (the authors' scripts)
 WEIGHTINGS = ("binary", "linear")  # IGD-Tuning: beta / 1 (Eq. 6) or linear in IG (appendix G)
 
 
@@ -87,8 +98,12 @@ class Arm:
     decoding: str | None = None
     weighting: str = "binary"
     baseline: str | None = None
+    items: str = "title"  # ITEMS
 
     def __post_init__(self) -> None:
+        if self.items not in ITEMS or (self.train in TRAIN_METHODS and TRAIN_METHODS[self.train].sid_only
+                                       and self.items != "sid"):
+            raise ValueError(f"arm {self.name!r}: items {self.items!r} do not fit training {self.train!r}")
         if (self.baseline is None) == (self.train is None):
             raise ValueError(f"arm {self.name!r}: give a training method and decoding, or a baseline")
         if self.train is not None and (self.train not in TRAIN_METHODS or self.decoding not in DECODINGS):
@@ -116,16 +131,24 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("pos", "Pos (D3 decoding)", "pos", "d3"),
     Arm("cft", "CFT (D3 decoding)", "cft", "d3"),
     Arm("igd_linear", "D3 + IGD, linear IGD-Tuning weights", "igd", "igd", weighting="linear"),
+    # Semantic IDs (all IDs have one length, so BIGRec's length penalty ranks like D3's)
+    Arm("sid_ce", "SID, cross-entropy", "sft", "d3", items="sid"),
+    Arm("sid_front_greater", "SID, Front-Greater", "front-greater", "d3", items="sid"),
+    Arm("sid_frequency", "SID, Frequency", "frequency", "d3", items="sid"),
+    Arm("sid_mtl", "SID, multi-target", "mtl", "d3", items="sid"),
+    Arm("sid_mtl_curriculum", "SID, multi-target + curriculum", "mtl-curriculum", "d3", items="sid"),
+    Arm("sid_igd_t", "SID, IGD-Tuning (D3 decoding)", "igd", "d3", items="sid"),
+    Arm("sid_igd", "SID, IGD-Tuning + IGD-Decoding", "igd", "igd", items="sid"),
 )}
 
 
 def arm_of(train_method: str | None, decoding: str | None, weighting: str | None = "binary",
-           baseline: str | None = None) -> str | None:
+           baseline: str | None = None, items: str | None = "title") -> str | None:
     """The arm a run belongs to (None when no registered arm matches, e.g. pos + bigrec)."""
     for arm in ARMS.values():
         if baseline is not None and arm.baseline == baseline:
             return arm.name
-        if baseline is None and (arm.train, arm.decoding) == (train_method, decoding) and (
+        if baseline is None and (arm.train, arm.decoding, arm.items) == (train_method, decoding, items or "title") and (
                 arm.train != "igd" or arm.weighting == (weighting or "binary")):
             return arm.name
     return None
@@ -207,6 +230,8 @@ class TrainConfig:
     style: str = "plain"
     preamble: str | None = None  # default: short for tiny, alpaca otherwise
     category: str = "items"
+    items: str = "title"  # ITEMS: "sid" reads the dataset's semantic IDs (tiny only)
+    pace_c: float = PACE_C  # mtl-curriculum's c
     unseen: str = "generable"
     decisiveness: str = "ig"  # DECISIVENESS: the measure in place of IG in weights, IG~ and the trie
     eval_loss: str = "ce"  # EVAL_LOSSES
@@ -226,6 +251,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_choice(self, "method", self.method, TRAIN_METHODS)
+        check_choice(self, "items", self.items, ITEMS)
+        self._check_items()
         check_choice(self, "igd_weighting", self.igd_weighting, WEIGHTINGS)
         check_choice(self, "unseen", self.unseen, UNSEEN_POLICIES)
         check_choice(self, "decisiveness", self.decisiveness, DECISIVENESS)
@@ -252,6 +279,18 @@ class TrainConfig:
                               "pass e.g. 1e-4, or leave it out for the default", "TrainConfig")
         check_seed(self, "seed", self.seed)
 
+    def _check_items(self) -> None:
+        if TRAIN_METHODS[self.method].sid_only and self.items != "sid":
+            raise ConfigError("method", self.method, "weights semantic-ID code levels",
+                              "pass --items sid with a dataset that has semantic IDs (igd sid build)", "TrainConfig")
+        if self.items == "sid" and not self.is_tiny:
+            raise ConfigError("items", self.items, f"needs --model tiny (a pretrained {self.model!r} has no "
+                              "embeddings for the code tokens)", "pass --model tiny, or --items title", "TrainConfig")
+        if self.items == "sid" and (self.style != "plain" or self.preamble == "official"):
+            raise ConfigError("items", self.items, "semantic-ID targets are the codes + EOS",
+                              "leave --style and the official preamble out with --items sid", "TrainConfig")
+        check_range(self, "pace_c", 0.0, math.inf, low_open=True)
+
     @property
     def is_tiny(self) -> bool:
         return self.model == "tiny"
@@ -260,7 +299,8 @@ class TrainConfig:
         from igd.templates import Template
 
         preamble = self.preamble or ("short" if self.is_tiny else "alpaca")
-        return Template(style=self.style, category=self.category, preamble=preamble)
+        style = "codes" if self.items == "sid" else self.style
+        return Template(style=style, category=self.category, preamble=preamble)
 
 
 @dataclass(frozen=True)
@@ -312,72 +352,6 @@ class EvalConfig:
             check_choice(self, "unseen", self.unseen, UNSEEN_POLICIES)
         if self.decisiveness is not None:
             check_choice(self, "decisiveness", self.decisiveness, DECISIVENESS)
-
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    base: TrainConfig  # data, model and training settings shared by all arms
-    methods: tuple[str, ...] = ("most_popular", "bigrec", "d3", "igd")  # ARMS
-    seeds: tuple[int, ...] = (0, 1, 2)
-    betas: tuple[float, ...] = (0.2,)  # IGD-Tuning's beta (a grid is selected on validation)
-    alphas: tuple[float, ...] = (0.2,)  # IGD-Decoding's alpha (idem, after beta)
-    pos_betas: tuple[float, ...] | None = None  # Pos / CFT / linear: None = the IGD grid
-    cft_betas: tuple[float, ...] | None = None
-    linear_betas: tuple[float, ...] | None = None
-    select_metric: str = "hr@10"  # the paper selects on validation HR@10
-    select_users: int | None = None  # validation users for selection (None: all)
-    select_seed: int | None = None  # make the choices on this seed only, reuse them for the others
-    out_dir: str = "checkpoints"
-    split: str = "test"
-    max_users: int | None = None
-    num_beams: int = 10
-    batch_size: int = 16
-    beam_stop: str = "fast"
-
-    def __post_init__(self) -> None:
-        owner = "ExperimentConfig"
-        arms = ", ".join(ARMS)
-        if not self.methods:
-            raise ConfigError("methods", list(self.methods), "empty", f"pass a comma list of arms from {arms}", owner)
-        if unknown := [m for m in self.methods if m not in ARMS]:
-            raise ConfigError("methods", list(self.methods), f"unknown arm {unknown[0]!r}",
-                              f"choose from {arms} (names are lower case)", owner)
-        for name in ("seeds", "betas", "alphas"):
-            if not getattr(self, name):
-                raise ConfigError(name, list(getattr(self, name)), "empty", "pass at least one value", owner)
-        for s in self.seeds:
-            check_seed(self, "seeds", s)
-        check_choice(self, "select_metric", self.select_metric, SELECT_METRICS)
-        check_choice(self, "beam_stop", self.beam_stop, BEAM_STOPS)
-        for name in ("betas", "alphas", "pos_betas", "cft_betas", "linear_betas"):
-            values, alphas = getattr(self, name) or (), name == "alphas"  # beta 0: see TrainConfig
-            if any(not (is_number(v) and (0.0 <= v if alphas else 0.0 < v) and v <= 1.0) for v in values):
-                interval = "[0, 1]" if alphas else "(0, 1]"
-                raise ConfigError(name, list(values), "out of range", f"give every value in {interval}", owner)
-        check_at_least(self, "num_beams", 2)
-        check_at_least(self, "batch_size", 1)
-        for name in ("max_users", "select_users"):
-            if getattr(self, name) is not None:
-                check_at_least(self, name, 1)
-        if self.select_seed is not None:
-            check_seed(self, "select_seed", self.select_seed)
-        # Selection reads the metric at K; a list shorter than K has no such metric.
-        selects = any(len(getattr(self, g) or ()) > 1 for g in ("betas", "alphas", "pos_betas", "cft_betas",
-                                                                  "linear_betas"))
-        if selects and int(self.select_metric.split("@")[1]) > self.num_beams:
-            k = self.select_metric.split("@")[1]
-            raise ConfigError("num_beams", self.num_beams, f"fewer beams than the K of select_metric "
-                              f"{self.select_metric}, which selects beta/alpha", f"pass {k} beams or more", owner)
-
-    def beta_grid(self, arm: Arm) -> tuple[float, ...]:
-        """The beta values an arm's training family is selected from."""
-        if arm.train == "pos":
-            return self.pos_betas or self.betas
-        if arm.train == "cft":
-            return self.cft_betas or self.betas
-        if arm.weighting == "linear":
-            return self.linear_betas or self.betas
-        return self.betas
 
 
 # The paper's protocol as one named preset (README: which default differs and why). The CLI

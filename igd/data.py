@@ -64,10 +64,16 @@ class Catalogue:
 
     titles: tuple[str, ...]
     sids: tuple[str, ...] | None = None
+    names: tuple[str, ...] | None = None  # readable titles when `titles` are semantic IDs (items="sid")
 
     def __post_init__(self) -> None:
-        if self.sids is not None and len(self.sids) != len(self.titles):
-            raise ValueError(f"sids has {len(self.sids)} entries for {len(self.titles)} titles")
+        for extra in ("sids", "names"):
+            if getattr(self, extra) is not None and len(getattr(self, extra)) != len(self.titles):
+                raise ValueError(f"{extra} has {len(getattr(self, extra))} entries for {len(self.titles)} titles")
+
+    def name(self, item_id: int) -> str:
+        """What a reader calls the item: its title (also when the model sees its semantic ID)."""
+        return self.titles[item_id] if self.names is None else self.names[item_id]
 
     def __len__(self) -> int:
         return len(self.titles)
@@ -230,8 +236,11 @@ def title_problem(title: str) -> str | None:
     return None
 
 
-def load_dataset(root: Path | str, lazy: bool = False) -> Dataset:
+def load_dataset(root: Path | str, lazy: bool = False, items: str = "title") -> Dataset:
     """Load a D3- or MiniOneRec-layout directory (layout: from the CSV headers).
+
+    `items="sid"` (MiniOneRec layout) names every item by its semantic ID (igd.config.ITEMS): the
+    catalogue's `titles` are the IDs, its `names` the titles; trie, IG and training run unchanged.
 
     Each file is read once: its bytes give the fingerprint, the manifest check and the text.
     `lazy` parses a split's rows on its first use (the app: a history needs only info.txt, and
@@ -241,10 +250,22 @@ def load_dataset(root: Path | str, lazy: bool = False) -> Dataset:
     """
     root = Path(root)
     try:
-        return _load(root, lazy)
+        dataset = _load(root, lazy)
     except OSError as e:  # e.g. a folder without read permission: still a clear error, no traceback
         raise DataError(e.filename or root, None, f"cannot be read ({e.strerror or e})",
                         "make the dataset folder and its files readable") from None
+    return dataset if items == "title" else sid_items(dataset)
+
+
+def sid_items(dataset: Dataset) -> Dataset:
+    """The dataset with items named by their semantic IDs (see `load_dataset`)."""
+    from dataclasses import replace
+
+    cat = dataset.catalogue
+    if cat.sids is None:
+        raise DataError(dataset.root / INFO_FILE, None, "has no semantic IDs (D3 layout: title<TAB>item_id)",
+                        f"build them with `igd sid build --data {dataset.root} --out DIR` and pass DIR")
+    return replace(dataset, catalogue=Catalogue(titles=cat.sids, sids=cat.sids, names=cat.titles))
 
 
 def _load(root: Path, lazy: bool = False) -> Dataset:

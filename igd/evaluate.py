@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from tqdm.auto import tqdm
 
@@ -20,7 +20,7 @@ from igd.data import Dataset, Sample, evenly_spaced, load_dataset
 from igd.config import DecodeConfig, EvalConfig, arm_of
 from igd.decode import processor_for, recommend_batch
 from igd.info_gain import IGTrie, build_ig_trie, rescored, title_counts
-from igd.metrics import rank_of, summarize
+from igd.metrics import head_tail, head_titles, rank_of, summarize
 from igd.store import RunRecord, recorded_run
 from igd.templates import prompt_ids_batch
 
@@ -31,6 +31,11 @@ def training_rows_of(ck: Checkpoint, dataset: Dataset) -> list[Sample]:
 
     _, rows, _ = split_rows(dataset, bool(ck.meta.get("train_on_valid")))
     return evenly_spaced(rows, ck.meta.get("config", {}).get("max_train_rows"))
+
+
+def checkpoint_items(meta: dict) -> str:
+    """What the checkpoint's items are (igd.config.ITEMS): titles, or semantic IDs."""
+    return meta.get("items") or meta.get("config", {}).get("items") or "title"
 
 
 def checkpoint_decisiveness(meta: dict) -> str:
@@ -89,7 +94,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
 
     state = PartialState()
     ck = load_checkpoint(checkpoint, device=state.device)
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, items=checkpoint_items(ck.meta))
     ig = checkpoint_trie(ck, dataset, cfg.unseen, cfg.decisiveness)
     rows = evenly_spaced(list(dataset.split(cfg.split)), cfg.max_users)
     main_store = store if state.is_main_process else None  # one run, written by the main process
@@ -116,8 +121,8 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
         return metrics
 
 
-def _score(rows, dataset, results, cfg: EvalConfig, invalid: int, ig: IGTrie | None = None
-           ) -> tuple[dict, list[dict]]:
+def _score(rows, dataset, results, cfg: EvalConfig, invalid: int, ig: IGTrie | None = None,
+           counts: Mapping[str, int] | None = None) -> tuple[dict, list[dict]]:
     titles = dataset.catalogue.titles
     # Spellings that tokenise alike (NFC) share one trie path, which decoding returns under its
     # first spelling: compare the target under that spelling too.
@@ -128,6 +133,9 @@ def _score(rows, dataset, results, cfg: EvalConfig, invalid: int, ig: IGTrie | N
                         cfg.decode.num_beams, invalid, None if ig is None else first_tokens(ig))
     if ig is not None:  # the entropy gap per decoding step (Fig. 3, igd.analysis)
         metrics |= entropy_by_step(ig, [r["items"] for r in results], targets)
+    counts = counts if counts is not None else target_counts(ig) if ig is not None else None
+    if counts is not None:  # head and tail items (metrics.HEAD_SHARE)
+        metrics |= head_tail(ranks, targets, head_titles(counts), min(10, cfg.decode.num_beams))
     predictions = [{"user_index": i, "user_id": s.user_id, "target_title": t, "rank": rank,
                     "items": r["items"], "scores": r["scores"]}
                    for i, (s, t, r, rank) in enumerate(zip(rows, targets, results, ranks))]
@@ -154,6 +162,12 @@ def token_logp_by_ig(ck: Checkpoint, ig: IGTrie, dataset: Dataset, rows: Sequenc
 EVAL_VERSION = 2
 
 
+def target_counts(ig: IGTrie) -> dict[str, int]:
+    """Training-target count of every title on the trie (one per trie path: its first spelling)."""
+    counts = ig.node_count[ig.trie.leaf]
+    return {titles[0]: int(n) for titles, n in zip(ig.seq_titles, counts)}
+
+
 def first_tokens(ig: IGTrie) -> dict[str, int]:
     """The first target token of every title on the trie (FWR, appendix F)."""
     first = ig.trie.edge_token[ig.trie.seq_nodes[:, 1] - 1]
@@ -167,13 +181,14 @@ def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None,
     return RunRecord(
         kind="eval", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
         model=meta.get("model", "?"), seed=int(seed if seed is not None else meta.get("seed", 0)),
-        split=cfg.split, train_method=method, arm=arm_of(method, cfg.decode.method, weighting),
+        split=cfg.split, train_method=method, arm=arm_of(method, cfg.decode.method, weighting,
+                                                         items=checkpoint_items(meta)),
         beta=meta.get("beta") if method != "sft" else None,
         decoding=cfg.decode.method, alpha=cfg.decode.alpha if cfg.decode.spec.uses_alpha else None,
         checkpoint=str(ck.path), parent_run=_parent(store, meta.get("train_run"), ck.path),
         config={"eval_version": EVAL_VERSION, "num_beams": cfg.decode.num_beams,
                 "batch_size": cfg.decode.batch_size, "beam_stop": cfg.decode.beam_stop, "unseen": cfg.unseen or meta.get("unseen", "generable"),
-                "decisiveness": cfg.decisiveness or checkpoint_decisiveness(meta),
+                "decisiveness": cfg.decisiveness or checkpoint_decisiveness(meta), "items": checkpoint_items(meta),
                 "max_users": cfg.max_users, "igd_weighting": weighting,
                 # What trained the checkpoint: `igd experiment` reuses this evaluation on a
                 # machine without the checkpoint when it would train the same thing.
@@ -211,7 +226,7 @@ def evaluate_most_popular(data: str | Path, split: str = "test", train_on_valid:
         n = sum(counts.values())
         result = {"items": [t for t, _ in top], "scores": [math.log(c / n) for _, c in top]}
         cfg = EvalConfig(split=split, max_users=max_users, decode=DecodeConfig(method="d3", num_beams=k))
-        metrics, predictions = _score(rows, dataset, [result] * len(rows), cfg, 0)
+        metrics, predictions = _score(rows, dataset, [result] * len(rows), cfg, 0, counts=counts)
         if store is not None:
             store.complete(run_id, metrics, predictions)
         return metrics

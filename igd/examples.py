@@ -12,9 +12,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from igd.config import TRAIN_METHODS
 from igd.data import Catalogue, Sample
 from igd.info_gain import IGTrie
 from igd.loss import method_weights
+from igd.sid_targets import SidWeights
 from igd.templates import Template, prompt_ids, prompt_ids_batch, target_ids
 from igd.tokenization import Tokenizer
 
@@ -25,6 +27,7 @@ class WeightSpec:
     beta: float = 1.0
     weighting: str = "binary"
     ig_max: float | None = None
+    sid: SidWeights | None = None  # the semantic-ID methods' weights (TRAIN_METHODS[...].sid_only)
 
 
 class TargetTable:
@@ -49,9 +52,14 @@ class TargetTable:
         row = self._rows.get(title)
         if row is None:
             tokens, igs = self._path(title)
-            weights = method_weights(self.spec.method, igs.tolist(), self.spec.beta,
-                                     self.spec.weighting, self.spec.ig_max)
-            row = (tokens.tolist(), [float(w) for w in weights], (igs == 0).tolist())
+            if TRAIN_METHODS[self.spec.method].sid_only:
+                if self.spec.sid is None:
+                    raise ValueError(f"method {self.spec.method!r} needs WeightSpec.sid (igd.sid_targets)")
+                weights = self.spec.sid.token_weights(self.spec.method, title, len(tokens))
+            else:
+                weights = [float(w) for w in method_weights(self.spec.method, igs.tolist(), self.spec.beta,
+                                                            self.spec.weighting, self.spec.ig_max)]
+            row = (tokens.tolist(), weights, (igs == 0).tolist())
             self._rows[title] = row
         return row
 
@@ -82,10 +90,12 @@ def build_examples(samples: Sequence[Sample], catalogue: Catalogue, tokenizer: T
     return out
 
 
-def _row(prompt: list[int], target: list[int], weights: list[float], zero: list[bool]) -> dict:
+def _row(prompt: list[int], target: list[int], weights: list, zero: list[bool]) -> dict:
+    """Weights are one float per token, or one list per token (multi-target: one per task)."""
     n = len(prompt)
+    none = [0.0] * len(weights[0]) if isinstance(weights[0], list) else 0.0
     return {"input_ids": prompt + target, "labels": [-100] * n + target,
-            "token_weights": [0.0] * n + weights, "zero_ig": [False] * n + zero}
+            "token_weights": [none] * n + weights, "zero_ig": [False] * n + zero}
 
 
 def collate(pad_token_id: int):
@@ -97,7 +107,9 @@ def collate(pad_token_id: int):
         out = {}
         for key in batch[0]:
             width = max(len(b[key]) for b in batch)
-            rows = [list(b[key]) + [fill[key]] * (width - len(b[key])) for b in batch]
+            pad = [b[key][0] for b in batch if b[key]][:1]
+            value = [fill[key]] * len(pad[0]) if pad and isinstance(pad[0], list) else fill[key]
+            rows = [list(b[key]) + [value] * (width - len(b[key])) for b in batch]
             dtype = {"token_weights": torch.float32, "zero_ig": torch.bool}.get(key, torch.long)
             out[key] = torch.tensor(rows, dtype=dtype)
         out["attention_mask"] = _mask(batch, "input_ids", out["input_ids"].shape[1])

@@ -23,7 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from igd.checkpoint import META
-from igd.config import ARMS, Arm, DecodeConfig, EvalConfig, ExperimentConfig, TrainConfig
+from igd.config import ARMS, Arm, DecodeConfig, EvalConfig, TrainConfig
+from igd.experiment_config import ExperimentConfig
 from igd.data import load_dataset
 from igd.evaluate import EVAL_VERSION, evaluate, evaluate_most_popular
 from igd.train import config_dict, train
@@ -36,9 +37,10 @@ _LOCATION_FIELDS = ("data", "out", "overwrite")
 
 
 def checkpoint_dir(cfg: ExperimentConfig, method: str, beta: float | None, seed: int,
-                   weighting: str = "binary") -> Path:
+                   weighting: str = "binary", items: str = "title") -> Path:
     name = load_dataset(cfg.base.data).name
-    tag = (method + ("-linear" if weighting == "linear" else "") + _measure_tag(cfg.base.decisiveness)
+    tag = (("sid-" if items == "sid" else "") + method + ("-linear" if weighting == "linear" else "")
+           + _measure_tag(cfg.base.decisiveness)
            + ("" if beta is None else f"-beta{beta:g}"))
     return Path(cfg.out_dir) / name / cfg.base.model.replace("/", "_") / f"{tag}-seed{seed}"
 
@@ -56,15 +58,16 @@ def same_training(old: dict, new: dict) -> bool:
 
 
 def _train_config(cfg: ExperimentConfig, method: str, beta: float | None, seed: int,
-                  weighting: str) -> TrainConfig:
-    return replace(cfg.base, out=str(checkpoint_dir(cfg, method, beta, seed, weighting)), method=method,
-                   beta=beta if beta is not None else 1.0, igd_weighting=weighting, seed=seed, overwrite=True)
+                  weighting: str, items: str = "title") -> TrainConfig:
+    return replace(cfg.base, out=str(checkpoint_dir(cfg, method, beta, seed, weighting, items)), method=method,
+                   beta=beta if beta is not None else 1.0, igd_weighting=weighting, seed=seed, overwrite=True,
+                   items=items)
 
 
 def ensure_checkpoint(cfg: ExperimentConfig, method: str, beta: float | None, seed: int, store,
-                      weighting: str = "binary") -> Path:
+                      weighting: str = "binary", items: str = "title") -> Path:
     """Train unless a checkpoint with the same training settings on the same data exists."""
-    tc = _train_config(cfg, method, beta, seed, weighting)
+    tc = _train_config(cfg, method, beta, seed, weighting, items)
     out = Path(tc.out)
     if (out / META).exists():
         meta = json.loads((out / META).read_text())
@@ -88,9 +91,9 @@ class _Selection:
         if not arm.uses_beta:
             return None
         grid, at = self.cfg.beta_grid(arm), self._seed(seed)
-        key = ("beta", arm.train, arm.weighting, at)
+        key = ("beta", arm.train, arm.weighting, arm.items, at)
         if len(grid) > 1 and key not in self.done:
-            scores = {b: self._valid((arm.train, b, arm.weighting), "d3", 0.0, at) for b in grid}
+            scores = {b: self._valid((arm.train, b, arm.weighting, arm.items), "d3", 0.0, at) for b in grid}
             self.done[key] = max(grid, key=lambda b: scores[b])  # ties: the first in the grid
         return self.done.get(key, grid[0])
 
@@ -100,7 +103,7 @@ class _Selection:
         grid, at = self.cfg.alphas, self._seed(seed)
         key = ("alpha", arm.name, beta, at)
         if len(grid) > 1 and key not in self.done:
-            scores = {a: self._valid((arm.train, beta, arm.weighting), arm.decoding, a, at) for a in grid}
+            scores = {a: self._valid((arm.train, beta, arm.weighting, arm.items), arm.decoding, a, at) for a in grid}
             self.done[key] = max(grid, key=lambda a: scores[a])
         return self.done.get(key, grid[0])
 
@@ -131,7 +134,7 @@ def run_experiment(cfg: ExperimentConfig, store) -> list[dict]:
                 continue
             beta = select.beta(arm, seed)
             alpha = select.alpha(arm, beta, seed)
-            m = _eval(cfg, (arm.train, beta, arm.weighting), arm.decoding, alpha or 0.0, cfg.split, seed,
+            m = _eval(cfg, (arm.train, beta, arm.weighting, arm.items), arm.decoding, alpha or 0.0, cfg.split, seed,
                       store, cfg.max_users)
             results.append({"arm": arm.name, "seed": seed, "beta": beta, "alpha": alpha, **m})
     return results
@@ -145,17 +148,17 @@ def _sequential(cfg: ExperimentConfig, model: str, seed: int, store) -> dict:
     return finished_baseline(sc, store) or train_baseline(sc, store)
 
 
-def _eval(cfg: ExperimentConfig, training: tuple[str, float | None, str], decoding: str, alpha: float,
+def _eval(cfg: ExperimentConfig, training: tuple[str, float | None, str, str], decoding: str, alpha: float,
           split: str, seed: int, store, max_users: int | None) -> dict:
-    """Metrics of the checkpoint `training` = (method, beta, weighting) trains with `seed`,
+    """Metrics of the checkpoint `training` = (method, beta, weighting, items) trains with `seed`,
     decoded as asked: a stored evaluation when one matches, else train if needed and evaluate."""
-    method, beta, weighting = training
+    method, beta, weighting, items = training
     dc = DecodeConfig(method=decoding, alpha=alpha, num_beams=cfg.num_beams, batch_size=cfg.batch_size,
                       beam_stop=cfg.beam_stop)
-    tc = _train_config(cfg, method, beta, seed, weighting)
+    tc = _train_config(cfg, method, beta, seed, weighting, items)
     if (done := stored_eval(store, tc, dc, split, max_users)) is not None:
         return done
-    ckpt = ensure_checkpoint(cfg, method, beta, seed, store, weighting)
+    ckpt = ensure_checkpoint(cfg, method, beta, seed, store, weighting, items)
     if (done := finished_eval(store, ckpt, dc, split, seed, max_users, tc.decisiveness)) is not None:
         return done
     return evaluate(ckpt, cfg.base.data, EvalConfig(split=split, max_users=max_users, decode=dc),

@@ -116,9 +116,13 @@ def shift_for_causal_lm(logits: Tensor, labels: Tensor,
 
 def label_weight_sum(labels: Tensor, weights: Tensor) -> Tensor:
     """Sum of the weights of the label tokens (after the shift): Eq. 7's denominator for one
-    micro-batch. Add it up over a step's micro-batches (and ranks) to get `total_weight`."""
+    micro-batch. Add it up over a step's micro-batches (and ranks) to get `total_weight`.
+    Weights [B, T, K] (one column per task of multi-target learning) give K sums."""
     labels, weights = labels[:, 1:], weights[:, 1:]
-    return torch.where(labels != IGNORE_INDEX, weights.float(), 0.0).sum()
+    mask = labels != IGNORE_INDEX
+    if weights.dim() == 3:
+        mask = mask[..., None]
+    return torch.where(mask, weights.float(), 0.0).sum(dim=(0, 1))
 
 
 def weighted_cross_entropy(logits: Tensor, labels: Tensor, weights: Tensor,

@@ -9,6 +9,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 KS = (1, 3, 5, 10, 20)
+# Head items: the most frequent training targets that together cover 80% of the training
+# interactions (by count, not the top 20% of items); every other item is tail.
+HEAD_SHARE = 0.8
 
 
 def rank_of(target: str, predicted: Sequence[str]) -> int | None:
@@ -85,3 +88,27 @@ def summarize(ranks: Sequence[int | None], top_titles: Sequence[Sequence[str]],
     metrics["users"] = float(len(ranks))
     metrics["empty_lists"] = float(sum(1 for t in top_titles if not t))
     return metrics
+
+
+def head_titles(counts: Mapping[str, int], share: float = HEAD_SHARE) -> set[str]:
+    """The head: titles by training-target count, most frequent first (ties by title), until
+    they cover `share` of all training targets."""
+    total, covered, head = sum(counts.values()), 0, set()
+    for title, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if covered >= share * total or n <= 0:
+            break
+        head.add(title)
+        covered += n
+    return head
+
+
+def head_tail(ranks: Sequence[int | None], targets: Sequence[str], head: set[str], k: int = 10) -> dict[str, float]:
+    """HR@k and NDCG@k of the users whose target is a head item and of the others (tail),
+    with their user counts (`users_head`, `users_tail`); a group without users has no HR."""
+    out: dict[str, float] = {}
+    for name, inside in (("head", True), ("tail", False)):
+        group = [r for r, t in zip(ranks, targets) if (t in head) == inside]
+        out[f"users_{name}"] = float(len(group))
+        if group:
+            out |= {f"{m}_{name}": v for m, v in hit_ndcg(group, [k]).items()}
+    return out

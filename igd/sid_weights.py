@@ -28,9 +28,10 @@ from typing import Sequence
 
 import numpy as np
 
+from igd.config import PACE_C
+
 TASKS = ("ce", "front_greater", "frequency")
 FREQUENCY_BASE = 0.9
-PACE_C = 2e-5
 
 
 def level_spreads(embeddings: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -58,12 +59,15 @@ def front_greater_weights(embeddings: np.ndarray, codes: np.ndarray) -> np.ndarr
     return len(gains) * logs / logs.sum()
 
 
-def frequency_weights(targets: Sequence[Sequence[int]], base: float = FREQUENCY_BASE) -> list[list[float]]:
-    """Per training target (its L codes), the L non-EOS weights, rescaled to sum to L."""
-    counts = Counter((level, code) for t in targets for level, code in enumerate(t))
+def frequency_weights(targets: Sequence[Sequence[int]], base: float = FREQUENCY_BASE,
+                      counts: Counter | None = None) -> list[list[float]]:
+    """Per target (its L codes), the L non-EOS weights, rescaled to sum to L. `counts`: each
+    (level, code)'s count over the training targets (default: counted over `targets`)."""
+    counts = counts if counts is not None else Counter((level, code) for t in targets for level, code in enumerate(t))
     out = []
     for t in targets:
-        raw = [(1 - base) / (1 - base ** counts[(level, code)]) for level, code in enumerate(t)]
+        # f >= 1: a code that is no training target's (a validation-only item) weighs as a rare one
+        raw = [(1 - base) / (1 - base ** max(1, counts[(level, code)])) for level, code in enumerate(t)]
         out.append([len(t) * w / sum(raw) for w in raw])
     return out
 

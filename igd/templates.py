@@ -40,7 +40,9 @@ class Template:
     """Prompt and target text.
 
     style: "plain" is IGD's target (``title\\n`` + EOS); "quoted" is D3/BIGRec's
-    (``"title"\\n`` + EOS). The history in the prompt is always quoted.
+    (``"title"\\n`` + EOS); "codes" is a semantic ID's code tokens + EOS (``--items sid``: the
+    "title" is the ID, e.g. ``<a_3><b_17><c_0>``). The history in the prompt is quoted titles,
+    or IDs joined by ", " (each code is one token; quotes would add two per item).
     max_history: keep the most recent items only (the data has at most 10 per sample).
     preamble: "alpaca" is the BIGRec/D3/IGD instruction prompt; "short" drops the boilerplate;
     "official" is the public IGD code's prompt, token for token (pass the category in the
@@ -53,8 +55,8 @@ class Template:
     preamble: str = "alpaca"
 
     def __post_init__(self) -> None:
-        if self.style not in STYLES:
-            raise ValueError(f"style={self.style!r}: choose one of {', '.join(STYLES)}")
+        if self.style not in (*STYLES, "codes"):
+            raise ValueError(f"style={self.style!r}: choose one of {', '.join(STYLES)}, or codes (semantic IDs)")
         if self.max_history < 1:
             raise ValueError(f"max_history={self.max_history}: must be >= 1")
         if self.preamble not in PREAMBLES:
@@ -76,11 +78,13 @@ class Template:
 
     def history_text(self, titles: Sequence[str]) -> str:
         """The history list inside the prompt: quoted titles, or plain ones (official)."""
-        if self.preamble == "official":
+        if self.preamble == "official" or self.style == "codes":
             return ", ".join(titles)
         return ", ".join(f'"{t}"' for t in titles)
 
     def target_text(self, title: str) -> str:
+        if self.style == "codes":
+            return title
         return f'"{title}"\n' if self.style == "quoted" else f"{title}\n"
 
     def title_from_text(self, text: str) -> str:

@@ -230,14 +230,26 @@ def _cached(name: str, build, add_bos: bool = False) -> HFTokenizer:
 def _from_folder(folder: Path) -> Tokenizer:
     """A tokenizer folder igd saved. ValueError naming the file that cannot be read (callers
     add the fix that fits: retrain a checkpoint, rebuild the cache)."""
-    from tokenizers import Tokenizer as Backend
-
     try:
         record = json.loads((folder / ROLES_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ValueError(f"{ROLES_FILE} cannot be read ({err})") from None
     if not isinstance(record, dict):
         raise ValueError(f"{ROLES_FILE} is not a JSON object")
+    base = _base_from_folder(folder, record)
+    codes = record.get("sid_codes")  # a semantic-ID tokenizer (igd.sid_tokens) saved on top
+    if codes is None:
+        return base
+    from igd.sid_tokens import SidTokenizer
+
+    if not (isinstance(codes, list) and all(isinstance(c, str) for c in codes)):
+        raise ValueError(f"{ROLES_FILE}: sid_codes is not a list of code tokens")
+    return SidTokenizer(base, codes)
+
+
+def _base_from_folder(folder: Path, record: dict) -> Tokenizer:
+    from tokenizers import Tokenizer as Backend
+
     if record.get("name") == "char":
         return CharTokenizer()
     roles = {r: record.get(r) for r in ("eos_token", "pad_token", "bos_token")}

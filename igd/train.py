@@ -32,11 +32,14 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 
 from igd.checkpoint import check_output_dir, save_checkpoint
-from igd.config import TrainConfig
+from igd.config import TRAIN_METHODS, TrainConfig
 from igd.data import Dataset, evenly_spaced, load_dataset, split_rows  # noqa: F401  (split_rows re-exported)
 from igd.examples import TargetTable, WeightSpec, build_examples, collate
 from igd.info_gain import build_ig_trie, title_counts
 from igd.loss import cft_loss, label_weight_sum, weighted_cross_entropy
+from igd.sid_loss import TaskWeights, multi_target_loss
+from igd.sid_targets import sid_weights
+from igd.sid_tokens import SidTokenizer
 from igd.models import add_lora, build_tiny, compact_vocabulary, device_and_dtype, load_pretrained
 from igd.stats import table1
 from igd.store import RunRecord, recorded_run
@@ -48,9 +51,11 @@ from igd.versions import package_versions
 class IGDTrainer(Trainer):
     """`Trainer` whose loss reads per-token weights from the batch (a small override)."""
 
-    def __init__(self, *args, method: str, cft_alpha: float, eval_loss: str = "ce", **kwargs):
+    def __init__(self, *args, method: str, cft_alpha: float, eval_loss: str = "ce",
+                 tasks: TaskWeights | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.method, self.cft_alpha, self.eval_loss = method, cft_alpha, eval_loss
+        self.tasks = None if tasks is None else tasks.to(self.args.device)  # multi-target's learnable s
         self.loss_is_scaled_for_ga = True  # normalised by the whole step's sum(w) already
         self._split_sums = torch.zeros(4, dtype=torch.float64)  # zero sum, n, nonzero sum, n
 
@@ -61,9 +66,16 @@ class IGDTrainer(Trainer):
         if not batches:
             return batches, None
         total = sum(label_weight_sum(b["labels"], b["token_weights"]) for b in batches).to(device)
-        if self.args.world_size > 1:
-            total = self.accelerator.gather(total.reshape(1)).sum()
+        if self.args.world_size > 1:  # one sum, or one per task (multi-target)
+            total = self.accelerator.gather(total.reshape(1, -1)).sum(0).reshape(total.shape)
         return batches, total
+
+    def create_optimizer(self, model=None):
+        """The Trainer's optimizer, plus multi-target learning's s (no weight decay)."""
+        optimizer = super().create_optimizer(model)
+        if self.tasks is not None and not any(p is self.tasks.s for g in optimizer.param_groups for p in g["params"]):
+            optimizer.add_param_group({"params": [self.tasks.s], "weight_decay": 0.0})
+        return optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         weights, zero = inputs.pop("token_weights"), inputs.pop("zero_ig")
@@ -71,7 +83,10 @@ class IGDTrainer(Trainer):
         labels = inputs.pop("labels")
         outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
         if not model.training and self.eval_loss == "ce":  # validation: plain CE for every method
-            loss, ce = weighted_cross_entropy(outputs.logits, labels, torch.ones_like(weights))
+            loss, ce = weighted_cross_entropy(outputs.logits, labels, torch.ones_like(labels, dtype=torch.float32))
+        elif self.tasks is not None:
+            loss, ce = multi_target_loss(outputs.logits, labels, weights, self.tasks(self.state.global_step),
+                                         total_weight=num_items_in_batch)
         elif self.method == "cft":
             ref_logits = model(input_ids=ref["ref_input_ids"], attention_mask=ref["ref_attention_mask"]).logits
             loss, ce = cft_loss(outputs.logits, labels, weights, ref_logits, ref["ref_labels"],
@@ -97,6 +112,8 @@ class IGDTrainer(Trainer):
             logs["loss_zero_ig"] = float(s[0] / s[1]) if s[1] else float("nan")
             logs["loss_nonzero_ig"] = float(s[2] / s[3]) if s[3] else float("nan")
             self._split_sums = torch.zeros(4, dtype=torch.float64)
+            if self.tasks is not None:
+                logs.update(self.tasks.values(self.state.global_step))
         super().log(logs, *args, **kwargs)
 
 
@@ -114,7 +131,7 @@ class StoreCallback(TrainerCallback):
 
 def prepare(config: TrainConfig):
     """Dataset, model, tokenizer, template, IG trie, its title counts and tokenised rows for `config`."""
-    dataset = load_dataset(config.data)
+    dataset = load_dataset(config.data, items=config.items)
     split, train_rows, eval_rows = split_rows(dataset, config.train_on_valid)
     train_rows = evenly_spaced(train_rows, config.max_train_rows)
     eval_rows = evenly_spaced(eval_rows, config.max_eval_rows)
@@ -122,6 +139,8 @@ def prepare(config: TrainConfig):
     _, dtype = device_and_dtype()
     if config.is_tiny:
         base = load_tokenizer(config.tokenizer)
+        if config.items == "sid":  # one new token per code (igd.sid_tokens)
+            base = SidTokenizer.for_ids(base, dataset.catalogue.titles)
         tokenizer = compact_vocabulary(base, vocabulary_texts(dataset, template))
         model = build_tiny(tokenizer.vocab_size, config.tiny, tokenizer, config.seed)
     else:
@@ -132,8 +151,11 @@ def prepare(config: TrainConfig):
     ig = build_ig_trie(dataset.catalogue, counts, tokenizer, template, config.unseen, config.decisiveness)
     train_titles = sorted({dataset.catalogue.titles[s.target] for s in train_rows})
     ig.check_targets(target_ids(tokenizer, template, train_titles))
+    sid = None
+    if TRAIN_METHODS[config.method].sid_only:
+        sid = sid_weights(dataset.catalogue, train_rows, front_greater=config.method != "frequency")
     spec = WeightSpec(config.method, config.beta if config.method != "sft" else 1.0,
-                      config.igd_weighting, float(ig.edge_ig.max()))
+                      config.igd_weighting, float(ig.edge_ig.max()), sid)
     targets = TargetTable(ig, spec, tokenizer, template)
     cft = config.method == "cft"
     train_ex = build_examples(train_rows, dataset.catalogue, tokenizer, template, targets,
@@ -177,7 +199,7 @@ def train(config: TrainConfig, store=None) -> Path:
         result = trainer.train()
         best = trainer.state.best_metric
         meta = {"model": config.model, "finetune": "full" if config.is_tiny else config.finetune,
-                "train_method": config.method, "beta": config.beta, "seed": config.seed,
+                "train_method": config.method, "beta": config.beta, "seed": config.seed, "items": config.items,
                 "dataset": dataset.name, "dataset_fingerprint": dataset.fingerprint,
                 "training_split": split, "train_on_valid": config.train_on_valid,
                 "train_rows": len(train_ex), "unseen": config.unseen, "decisiveness": config.decisiveness,
@@ -197,6 +219,8 @@ def train(config: TrainConfig, store=None) -> Path:
             # Table 1 of the training set, so `igd report` has it from the store alone
             metrics |= {f"t1_{k}": v for k, v in {"items": float(len(dataset.catalogue)),
                                                   **table1(ig, counts)}.items()}
+            if trainer.tasks is not None:  # the learned task weights at the end
+                metrics |= trainer.tasks.values(trainer.state.global_step)
             store.complete(run_id, metrics)
     return out
 
@@ -224,9 +248,12 @@ def _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id) ->
     callbacks = [EarlyStoppingCallback(early_stopping_patience=config.patience)]
     if store is not None:
         callbacks.append(StoreCallback(store, run_id))
+    tasks = None
+    if TRAIN_METHODS[config.method].tasks > 1:
+        tasks = TaskWeights(curriculum=config.method == "mtl-curriculum", c=config.pace_c)
     return IGDTrainer(model=model, args=args, train_dataset=train_ex, eval_dataset=eval_ex,
                       data_collator=collate(tokenizer.pad_token_id), callbacks=callbacks,
-                      method=config.method, cft_alpha=config.cft_alpha, eval_loss=config.eval_loss)
+                      method=config.method, cft_alpha=config.cft_alpha, eval_loss=config.eval_loss, tasks=tasks)
 
 
 def _record(config: TrainConfig, dataset: Dataset, split: str) -> RunRecord:

@@ -19,7 +19,7 @@ def test_config_is_torch_free():
 def test_every_arm_names_registered_parts_and_arm_of_inverts_them():
     for name, arm in ARMS.items():
         if arm.baseline is None:
-            assert arm_of(arm.train, arm.decoding, arm.weighting) == name
+            assert arm_of(arm.train, arm.decoding, arm.weighting, items=arm.items) == name
         else:
             assert arm_of(None, None, baseline=arm.baseline) == name
     assert arm_of("pos", "bigrec") is None  # runnable, but no arm of the paper's tables

@@ -284,7 +284,7 @@ def fruits(tmp_path):
 def test_experiment_tells_measures_apart_without_training(fruits, tmp_path):
     """Checkpoint folders, training-settings matching and stored evaluations: a run recorded
     before measures existed counts as IG; an IG run is never reused for Gini, nor the reverse."""
-    from igd.config import ExperimentConfig
+    from igd.experiment_config import ExperimentConfig
     from igd.data import load_dataset
     from igd.experiment import _train_config, checkpoint_dir, same_training, stored_eval
     from igd.store import RunRecord, RunStore

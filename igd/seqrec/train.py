@@ -12,6 +12,7 @@ import copy
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from igd.data import Catalogue, Dataset, Sample, evenly_spaced, load_dataset, split_rows
-from igd.metrics import hit_ndcg, rank_of, summarize
+from igd.metrics import head_tail, head_titles, hit_ndcg, rank_of, summarize
 from igd.seqrec.gru4rec import GRU4Rec, GRU4RecConfig
 from igd.seqrec.lrurec import LRURec, LRURecConfig
 from igd.seqrec.sasrec import SASRec, SASRecConfig
@@ -158,14 +159,17 @@ def rank_rows(model: nn.Module, rows: Sequence[Sample], catalogue: Catalogue, k:
 
 
 def evaluate_rows(model: nn.Module, dataset: Dataset, rows: Sequence[Sample], k: int,
-                  device: str | torch.device = "cpu") -> tuple[dict, list[dict]]:
-    """The project's metrics and the predictions (igd.evaluate._score's structure) of `rows`."""
+                  device: str | torch.device = "cpu", train_rows: Sequence[Sample] = ()) -> tuple[dict, list[dict]]:
+    """The project's metrics and the predictions (igd.evaluate._score's structure) of `rows`;
+    head/tail metrics when the `train_rows` are given."""
     titles = dataset.catalogue.titles
     results = rank_rows(model, rows, dataset.catalogue, k, device=device)
     targets = [titles[s.target] for s in rows]
     ranks = [rank_of(t, r["items"]) for t, r in zip(targets, results)]
     metrics = summarize(ranks, [r["items"] for r in results], [r["scores"] for r in results],
                         num_beams=k, invalid=0)
+    if train_rows:
+        metrics |= head_tail(ranks, targets, head_titles(Counter(titles[s.target] for s in train_rows)), min(10, k))
     predictions = [{"user_index": i, "user_id": s.user_id, "target_title": t, "rank": rank,
                     "items": r["items"], "scores": r["scores"]}
                    for i, (s, t, r, rank) in enumerate(zip(rows, targets, results, ranks))]
@@ -262,7 +266,7 @@ def train_baseline(cfg: SeqRecConfig, store=None, progress: bool = True) -> dict
             started = time.time()
             fitted = fit(model, train_rows, valid_rows, dataset.catalogue, cfg, device, progress)
             seconds = time.time() - started
-        metrics, predictions = evaluate_rows(model, dataset, rows, cfg.k, device)
+        metrics, predictions = evaluate_rows(model, dataset, rows, cfg.k, device, train_rows)
         metrics.update({"train_seconds": seconds, "epochs": float(fitted.epochs),
                         "best_epoch": float(fitted.best_epoch),
                         "train_loss": fitted.train_losses[fitted.best_epoch - 1] if fitted.train_losses else 0.0})

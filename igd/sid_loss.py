@@ -1,0 +1,57 @@
+"""Multi-target learning (Chiu, Wang, Cheng 2026): L = sum_k w_k L_k over the tasks
+(CE, Front-Greater, Frequency), each L_k a token-weighted cross-entropy normalised by its own
+sum of weights (Eq. 7's form), w_k = exp(-s_k) / sum_j exp(-s_j) with learnable s (init 0).
+
+The curriculum ("mtl-curriculum") multiplies the CE and Front-Greater precisions exp(-s_k) by
+exp(-c step) and the Frequency one by 1 - exp(-c step) before normalising: training starts on
+CE and Front-Greater and moves to Frequency. The authors' released code computes this pace but
+leaves it switched off, which is "mtl". Numbers as igd.sid_weights.task_weights (tested equal).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from igd.loss import weighted_cross_entropy
+from igd.sid_weights import TASKS
+
+
+class TaskWeights(nn.Module):
+    """The learnable s_k; calling it gives w_k at a training step (a tensor that sums to 1)."""
+
+    def __init__(self, curriculum: bool, c: float):
+        super().__init__()
+        self.s = nn.Parameter(torch.zeros(len(TASKS)))
+        self.curriculum, self.c = curriculum, c
+
+    def forward(self, step: int) -> Tensor:
+        precision = torch.exp(-self.s)
+        if self.curriculum:
+            decay = math.exp(-self.c * step)
+            precision = precision * torch.tensor([decay, decay, 1.0 - decay], device=self.s.device)
+        return precision / precision.sum()
+
+    def values(self, step: int) -> dict[str, float]:
+        """s_k and w_k by task name, for the training log."""
+        with torch.no_grad():
+            w = self(step)
+        return {**{f"s_{t}": float(v) for t, v in zip(TASKS, self.s.detach())},
+                **{f"w_{t}": float(v) for t, v in zip(TASKS, w)}}
+
+
+def multi_target_loss(logits: Tensor, labels: Tensor, weights: Tensor, task_w: Tensor,
+                      total_weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """sum_k task_w[k] * weighted CE with weights[..., k] (each over its own sum of weights, or
+    `total_weight[k]`, the whole optimiser step's). weights [B, T, K]; returns (loss, per-token CE)."""
+    if weights.dim() != 3 or weights.shape[-1] != task_w.shape[0]:
+        raise ValueError(f"weights {tuple(weights.shape)} need one column per task ({task_w.shape[0]})")
+    losses, ce = [], None
+    for k in range(weights.shape[-1]):
+        total = None if total_weight is None else total_weight[k]
+        loss_k, ce_k = weighted_cross_entropy(logits, labels, weights[..., k], total_weight=total)
+        losses.append(loss_k)
+        ce = ce_k if ce is None else ce  # the same per-token CE for every task
+    return (task_w.to(logits.device) * torch.stack(losses)).sum(), ce
