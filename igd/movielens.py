@@ -89,6 +89,16 @@ def parse_items(lines: list[str], where: str) -> tuple[dict[str, str], list[dict
     return titles, dropped
 
 
+def item_genres(wheel: Path | None = None) -> dict[str, str]:
+    """Genres by title (as the titles `igd data movielens` writes): the item text `igd sid build`
+    embeds with the title. A title shared by several movies keeps the first one's genres."""
+    wheel = Path(wheel) if wheel is not None else movielens_wheel()
+    out: dict[str, str] = {}
+    for _, (_, title, year, genres) in _rows(read_lines(wheel, ITEM_FILE), f"{wheel}!{ITEM_FILE}", ITEM_HEADER):
+        out.setdefault(clean_text(f"{title} ({year})").strip(), ", ".join(genres.split()))
+    return out
+
+
 def parse_interactions(lines: list[str], where: str) -> list[Interaction]:
     """`order` is the line number in the .inter file, so timestamp ties break the same way
     on every run."""

