@@ -3,6 +3,8 @@ arms' beams part (Eq. 8-9 at that step). Everything shown is computed by igd.arm
 
 from __future__ import annotations
 
+from typing import Callable
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -24,14 +26,17 @@ IG_NORM_NOTE = ("IG~ is the token's IG min-max scaled over the candidate tokens 
                 "IGD-Decoding weights the step's log p by w = 1 − α·IG~ (Eq. 8).")
 
 
-def item_panel(result: Comparison, truth: str | None, catalogue_titles: list[str]) -> None:
+def item_panel(result: Comparison, truth: str | None, catalogue_titles: list[str],
+               shown_as: Callable[[str], str] = str) -> None:
+    """`catalogue_titles`: the item keys (titles, or semantic IDs); `shown_as`: a key as the page
+    shows it (a semantic ID with its title)."""
     st.header("One item across arms")
     st.caption("Pick any title (the ground truth, a listed one, or type to search the catalogue): its rank, "
                "beam score and token path under every arm. Arrows: rank shift from the first column's arm.")
     listed = list(dict.fromkeys(r.title for label in result.sides for r in result.top(label)))
-    options = list(dict.fromkeys(([truth] if truth else []) + listed + sorted(catalogue_titles)))
+    options = list(dict.fromkeys(([truth] if truth else []) + listed + sorted(catalogue_titles, key=shown_as)))
     title = st.selectbox("Title", options, key="item_title",
-                         format_func=lambda t: f"{t}  (ground truth)" if t == truth else t)
+                         format_func=lambda t: f"{shown_as(t)}  (ground truth)" if t == truth else shown_as(t))
     try:
         rows = item_across_arms(result, title)
     except ValueError as err:

@@ -15,13 +15,16 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple, NoReturn, Sequence
+from typing import Container, NamedTuple, NoReturn, Sequence
 
 import streamlit as st
 
 from hosting import MAX_DEPTH, MAX_DIRS, META, Entry, entries, hosted, public, walk_checkpoints
 from igd.compare import Loaded, load
+from igd.config import ITEMS
 from igd.data import SPLITS, Dataset, load_dataset
+from igd.evaluate import checkpoint_items
+from igd.sid_view import item_view
 from igd.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,25 +184,32 @@ def _cannot(head: str, err: BaseException, fix: str) -> str:
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
-def _dataset(path: str) -> Dataset:
+def _dataset(path: str, items: str = "title") -> Dataset:
+    if items != "title":  # the semantic-ID view shares the title view's files and parsed splits
+        return item_view(_dataset(path), items)
     return load_dataset(path, lazy=True)  # a split is parsed when a page first needs it
 
 
-def dataset_or_stop(path: str, need: Sequence[str] = SPLITS) -> Dataset:
-    """The dataset with the splits in `need` parsed, or a message in the page (never a
-    traceback) and the page stops. Recommend needs test.csv only: MovieLens' training rows
-    (3 s to parse) come from the checkpoints' stored item priors instead."""
+def dataset_or_stop(path: str, need: Sequence[str] = SPLITS, items: str = "title") -> Dataset:
+    """The dataset with the splits in `need` parsed, in the item view of the page's checkpoint
+    (igd.config.ITEMS), or a message in the page (never a traceback) and the page stops.
+    Recommend needs test.csv only: MovieLens' training rows (3 s to parse) come from the
+    checkpoints' stored item priors instead."""
     if problem := _wrong_path("data", path):
         fail(problem)
     where = said(name_of(path))
     try:
-        dataset = _dataset(str(Path(path).resolve()))
+        dataset = _dataset(str(Path(path).resolve()), items)
         for split in need:
             dataset.splits.get(split)  # parses it; a malformed row is this input's problem
         return dataset
     # Any reader failure (csv, json, a decode error) is this input's problem, said in the page;
     # st.stop() / reruns are BaseException and pass.
     except Exception as err:  # noqa: BLE001
+        if items == "sid":  # e.g. a D3 folder: its DataError names `igd sid build`
+            fail(_cannot(f"Cannot read the dataset {where} by semantic IDs, as the chosen checkpoint names its "
+                         "items", err, "choose a dataset with semantic IDs (`igd sid build`) in the sidebar, or "
+                         "a checkpoint trained on titles"))
         fail(_cannot(f"Cannot load the dataset {where}", err,
                      "choose another dataset in the sidebar" if hosted() else
                      "type a folder in the D3 layout (info.txt, train/valid/test.csv)"))
@@ -222,7 +232,7 @@ def loaded_or_stop(pick: dict, data: str) -> Loaded:
 
 
 def _checkpoint_info(folder: Path, root: Path) -> dict | None:
-    """path, method, beta, dataset and label from igd_checkpoint.json; None unless it is the
+    """path, method, beta, items, dataset and label from igd_checkpoint.json; None unless it is the
     JSON object `igd train` writes (such a checkpoint is not offered, and counted). The label
     starts with the folder relative to `root`: unique, and no server path."""
     try:
@@ -232,13 +242,14 @@ def _checkpoint_info(folder: Path, root: Path) -> dict | None:
     config = meta.get("config") if isinstance(meta, dict) else None
     if not isinstance(config, dict):
         return None
-    method, beta = config.get("method"), config.get("beta")
-    if not isinstance(method, str) or not (beta is None or isinstance(beta, (int, float))):
+    method, beta, items = config.get("method"), config.get("beta"), checkpoint_items(meta)
+    if not isinstance(method, str) or not (beta is None or isinstance(beta, (int, float))) or items not in ITEMS:
         return None
     name = folder.relative_to(root).as_posix() if folder != root else folder.name
-    label = f"{name}  ({public(str(meta.get('model', '?')))}, {method}"
+    label = f"{name}  ({public(str(meta.get('model', '?')))}, {method}" + (", semantic IDs" if items == "sid" else "")
     label += f", β={beta:g})" if method in ("igd", "pos", "cft") and beta is not None else ")"
-    return {"path": str(folder), "method": method, "beta": beta, "dataset": meta.get("dataset"), "label": label}
+    return {"path": str(folder), "method": method, "beta": beta, "items": items, "dataset": meta.get("dataset"),
+            "label": label}
 
 
 @st.cache_data(ttl=30, max_entries=16, show_spinner="Searching for checkpoints…")
@@ -322,7 +333,7 @@ def runs_or_none(path: str) -> tuple[list[dict], tuple[str, float]] | None:
         return None
 
 
-def bounded_entries(lines: list[str], known: dict) -> list[str]:
+def bounded_entries(lines: list[str], known: Container[str]) -> list[str]:
     """History entries as `check_history` should see them: an unknown one longer than ECHO
     characters cut, since its note repeats it (a 30 MB paste came back as a 30 MB message)."""
     return [e if len(e.strip()) <= ECHO or e.strip() in known else e.strip()[:ECHO] + "…" for e in lines]

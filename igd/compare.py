@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -21,10 +21,10 @@ from igd.checkpoint import Checkpoint, load_checkpoint
 from igd.data import Catalogue, Dataset
 from igd.config import ARMS, DECODINGS, VIEW_PRESETS
 from igd.decode import DecodeConfig, Recommendation, explain, recommend_batch
-from igd.evaluate import checkpoint_trie
+from igd.evaluate import checkpoint_items, checkpoint_trie
 from igd.info_gain import IGTrie
+from igd.sid_view import item_view, level_label
 from igd.templates import prompt_ids
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,10 +38,17 @@ class Loaded:
     def max_length(self) -> int:
         return int(self.ck.meta.get("config", {}).get("max_length", 512))
 
+    @property
+    def items(self) -> str:
+        """How the checkpoint names items (igd.config.ITEMS): titles, or semantic IDs."""
+        return checkpoint_items(self.ck.meta)
+
 
 def load(checkpoint: str | Path, dataset: Dataset) -> Loaded:
+    """The checkpoint with its trie on `dataset`, read in the checkpoint's item view (a
+    semantic-ID checkpoint on a dataset without IDs: the DataError of igd.data.sid_items)."""
     ck = load_checkpoint(checkpoint)
-    return Loaded(ck, checkpoint_trie(ck, dataset))
+    return Loaded(ck, checkpoint_trie(ck, item_view(dataset, checkpoint_items(ck.meta))))
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,13 @@ EXAMPLE_TITLES = ("Star Wars (1977)", "Toy Story (1995)", "Fargo (1996)", "Titan
 
 
 def example_history(dataset: Dataset) -> tuple[str, ...]:
-    known = dataset.catalogue.title_to_ids
+    """Readable titles (also in the semantic-ID view: a reader picks titles)."""
+    cat = dataset.catalogue
+    known = set(cat.title_to_ids if cat.names is None else cat.names)
     if all(t in known for t in EXAMPLE_TITLES):
         return EXAMPLE_TITLES
     rows = dataset.splits.get("test") or dataset.splits.get("valid") or ()
-    titles = [dataset.catalogue.titles[i] for i in rows[0].history] if rows else []
+    titles = [cat.name(i) for i in rows[0].history] if rows else []
     return tuple(reversed(dict.fromkeys(reversed(titles))))  # a repeat kept at its latest position
 
 
@@ -186,6 +195,9 @@ def compare_arms(arms: Sequence[ViewArm], history: Sequence[str], k: int = 10, b
     labels = [a.label for a in arms]
     if not arms or len(set(labels)) < len(labels):
         raise ValueError(f"arms {labels}: give at least one arm, each label once")
+    if len({a.loaded.items for a in arms}) > 1:  # one history, one list key: titles or IDs, not both
+        raise ValueError("the arms mix checkpoints that name items by titles with ones that name them by "
+                         "semantic IDs: compare checkpoints of one kind")
     sides, cut = {}, {}
     for arm in arms:
         prompt, dropped = fit_prompt(arm.loaded, history)
@@ -253,12 +265,15 @@ def token_text(loaded: Loaded, token_id: int) -> str:
 
 def path_rows(side: Side, title: str) -> tuple[list[dict], list[dict]]:
     """The token path of `title` as `side` scores it: one row per step (token, log p, IG, IG~,
-    weight, step score, zero-IG) and one row per candidate token of each step."""
+    weight, step score, zero-IG; for a semantic ID the code level, igd.sid_view.level_label) and
+    one row per candidate token of each step."""
     loaded = side.loaded
     steps = explain(loaded.ck.model, loaded.ig, side.prompt, title, side.alpha)
+    codes = loaded.items == "sid"
     path, candidates = [], []
     for i, st in enumerate(steps, start=1):
-        path.append({"step": i, "token": token_text(loaded, st.token_id), "token_id": st.token_id,
+        text = token_text(loaded, st.token_id)
+        path.append({"step": i, "token": text, "level": level_label(text) if codes else "", "token_id": st.token_id,
                      "log_p": st.logprob, "ig": st.ig, "ig_norm": st.ig_norm, "weight": st.weight,
                      "score": st.score, "zero_ig": st.ig == 0.0, "candidates": len(st.candidates)})
         for rank, (tok, ig, logp) in enumerate(st.candidates, start=1):
@@ -277,15 +292,17 @@ def common_node(ig: IGTrie, seqs: Sequence[int]) -> int:
     return int(nodes[0, depth - 1])
 
 
-def explore(loaded: Loaded, prefix: str, limit: int = 50) -> dict:
+def explore(loaded: Loaded, prefix: str, limit: int = 50, names: Mapping[str, str] | None = None) -> dict:
     """Titles starting with `prefix` (case-insensitive; a trailing space counts, so "The "
     matches "The Rock" and not "Theodore Rex"), the deepest trie node they share (its token
     path, entropy and training mass), each next token's IG with the number of matching titles
     and training targets below it, and, when the prefix is a complete title, the IG of every
-    token of its path."""
+    token of its path. With `names` (item key -> readable title: semantic IDs) an item matches
+    by its ID (`<a_3>` walks the codes) or by its title, and each listed item carries its name."""
     ig, trie = loaded.ig, loaded.ig.trie
     p = prefix.lstrip().lower()
-    matches = [i for i, titles in enumerate(ig.seq_titles) if titles[0].lower().startswith(p)]
+    spelled = [(t[0].lower(), *([names[t[0]].lower()] if names and t[0] in names else [])) for t in ig.seq_titles]
+    matches = [i for i, texts in enumerate(spelled) if any(x.startswith(p) for x in texts)]
     node = common_node(ig, matches) if p else 0
     _, tokens, edges = trie.children(np.array([node]))
     below = np.zeros(trie.n_nodes, dtype=np.int64)  # matching titles through each node
@@ -303,21 +320,23 @@ def explore(loaded: Loaded, prefix: str, limit: int = 50) -> dict:
     top = sorted(matches, key=lambda i: (-counts[i], ig.seq_titles[i][0]))[:limit]
     return {"node": node, "path": [token_text(loaded, t) for t in _tokens_to(trie, node)],
             "entropy": float(ig.node_entropy[node]), "train_targets": int(ig.node_count[node]),
-            "n_matches": len(matches), "children": children, "complete": _complete_path(loaded, p, matches),
-            "titles": [{"title": ig.seq_titles[i][0], "train_targets": counts[i],
-                        "tokens": int(trie.lengths[i])} for i in top]}
+            "n_matches": len(matches), "children": children,
+            "complete": _complete_path(loaded, p, [i for i in matches if p.rstrip() in spelled[i]]),
+            "titles": [{"title": ig.seq_titles[i][0], **({"name": names.get(ig.seq_titles[i][0], "")} if names else {}),
+                        "train_targets": counts[i], "tokens": int(trie.lengths[i])} for i in top]}
 
 
-def _complete_path(loaded: Loaded, p: str, matches: list[int]) -> list[dict]:
-    """The token path of the title the prefix spells out in full (case-insensitive), with each
-    token's IG and IG~ (Eq. 5, 9); empty when the prefix is not a complete title."""
+def _complete_path(loaded: Loaded, p: str, exact: list[int]) -> list[dict]:
+    """The token path of the title (or ID) the prefix spells out in full (case-insensitive, the
+    `exact` matches), with each token's IG and IG~ (Eq. 5, 9) and, for an ID, each code's level;
+    empty when the prefix is not a complete title."""
     ig = loaded.ig
-    exact = [i for i in matches if ig.seq_titles[i][0].lower() == p.rstrip()]
     if not p or not exact:
         return []
     nodes = ig.trie.path(exact[0])
-    return [{"step": k, "token": token_text(loaded, int(ig.trie.edge_token[n - 1])), "ig": float(ig.edge_ig[n - 1]),
+    rows = [{"step": k, "token": token_text(loaded, int(ig.trie.edge_token[n - 1])), "ig": float(ig.edge_ig[n - 1]),
              "ig_norm": float(ig.edge_ig_norm[n - 1])} for k, n in enumerate(nodes, start=1)]
+    return [{"step": r["step"], "level": level_label(r["token"]), **r} for r in rows] if loaded.items == "sid" else rows
 
 
 def _tokens_to(trie, node: int) -> list[int]:

@@ -1,11 +1,14 @@
 """Catalogue: Table-1-style statistics of the dataset, and an explorer of its token trie (type a
-title prefix: the items below it and each next token's IG, Eq. 4-5)."""
+title prefix: the items below it and each next token's IG, Eq. 4-5). With a checkpoint of semantic
+IDs the trie is one of code tokens: a prefix such as `<a_3>` walks the codes, a title still finds
+its item."""
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from igd.compare import explore
+from igd.sid_view import item_names
 from igd.stats import StatsConfig, dataset_stats
 from hosting import public
 from ui import (checkpoints_or_stop, current_paths, dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of,
@@ -15,12 +18,13 @@ MAX_PREFIX = 200  # characters: longer than any title
 
 paths = current_paths()
 st.title("Catalogue and token trie")
-dataset = dataset_or_stop(paths["data"])
 found, not_offered = checkpoints_or_stop(paths["models"])
 if not found:
     fail(f"No checkpoint under {said(name_of(paths['models']))}: the trie is built with a checkpoint's tokenizer "
          f"and template.{not_offered} Run `igd demo-models` or `igd train`, or point the sidebar at a checkpoint folder.")
 pick = pick_checkpoint("Tokenizer and template of checkpoint", found, key="cat_ckpt")
+sid = pick["items"] == "sid"  # the trie of code tokens, items named by their titles beside
+dataset = dataset_or_stop(paths["data"], items=pick["items"])
 loaded = loaded_or_stop(pick, paths["data"])
 
 
@@ -60,23 +64,31 @@ if not per_pos.empty:
         width="stretch")
 
 st.header("Trie explorer")
-prefix = st.text_input("Title prefix (case-insensitive)", "Star", key="prefix", max_chars=MAX_PREFIX,
-                       help="A trailing space counts: 'The ' finds 'The Rock', not 'Theodore Rex'. MovieLens "
-                            "writes leading articles last: 'Godfather, The (1972)'.")
-e = explore(loaded, prefix)
+if sid:
+    prefix = st.text_input("Code prefix (e.g. `<a_3>`) or title prefix (case-insensitive)", "<a_", key="prefix_sid",
+                           max_chars=MAX_PREFIX, help="`<a_` lists the first-level codes; `<a_3>` the second-level "
+                           "codes under `<a_3>`, and so on. A title prefix finds items by their titles.")
+else:
+    prefix = st.text_input("Title prefix (case-insensitive)", "Star", key="prefix", max_chars=MAX_PREFIX,
+                           help="A trailing space counts: 'The ' finds 'The Rock', not 'Theodore Rex'. MovieLens "
+                                "writes leading articles last: 'Godfather, The (1972)'.")
+e = explore(loaded, prefix, names=item_names(dataset.catalogue) or None)
 if prefix.strip() and e["n_matches"] == 0:
-    st.warning(f"No title starts with {said(prefix.strip())}: type the first letters of a catalogue title.")
+    st.warning(f"No {'item' if sid else 'title'} starts with {said(prefix.strip())}: type the first letters of a "
+               + ("code (<a_…) or of a catalogue title." if sid else "catalogue title."))
     st.stop()
 # tokens escaped, not in code spans: a token may hold a backtick
-st.markdown(f"**{e['n_matches']:,}** titles start with {said(prefix.strip())}; their shared token prefix is "
+st.markdown(f"**{e['n_matches']:,}** {'items (by ID or title)' if sid else 'titles'} start with "
+            f"{said(prefix.strip())}; their shared {'code' if sid else 'token'} prefix is "
             + (" · ".join(said(t) for t in e["path"]) if e["path"] else "empty (they split at the first token)")
             + f" — H = {e['entropy']:.3f} nats over {e['train_targets']:,} training targets.")
 left, right = st.columns(2)
 children = pd.DataFrame(e["children"])
 with left:
-    st.subheader("Next tokens")
+    st.subheader("Next codes (one level down)" if sid else "Next tokens")
     if e["complete"]:
-        st.caption(f"{said(prefix.strip())} is a complete title: the IG of every token of its path "
+        st.caption(f"{said(prefix.strip())} is a complete {'item' if sid else 'title'}: the IG of every "
+                   f"{'code level' if sid else 'token'} of its path "
                    "(IG~ is IG min-max scaled over the candidate tokens of that step, Eq. 9).")
         st.dataframe(pd.DataFrame(e["complete"]), hide_index=True, width="stretch",
                      column_config={"ig": st.column_config.NumberColumn("IG (nats)", format="%.4f"),
@@ -93,12 +105,13 @@ with left:
             "token": st.column_config.TextColumn(width=70),
             "ig": st.column_config.NumberColumn("IG", format="%.4f", width=70),
             "ig_norm": st.column_config.NumberColumn("IG~", format="%.3f", width=60),
-            "titles_below": st.column_config.NumberColumn("titles", width=60),
+            "titles_below": st.column_config.NumberColumn("items" if sid else "titles", width=60),
             "train_targets_below": st.column_config.NumberColumn("targets", width=70)})
 with right:
     st.subheader("Items below")
     st.dataframe(pd.DataFrame(e["titles"]), hide_index=True, width="stretch", column_config={
-        "title": st.column_config.TextColumn(width="medium"),  # "large" pushed the counts out of view
+        "title": st.column_config.TextColumn("ID" if sid else "title", width="medium"),  # "large" pushed the counts out
+        "name": st.column_config.TextColumn("title", width="medium"),
         "train_targets": st.column_config.NumberColumn("targets", width=70),
         "tokens": st.column_config.NumberColumn(width=60)})
     if e["n_matches"] > len(e["titles"]):

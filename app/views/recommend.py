@@ -10,6 +10,7 @@ import streamlit as st
 from arms_panels import IG_NORM_NOTE, divergence_panel, item_panel
 from igd.compare import TOKEN_LEGEND, check_history, compare_arms, example_history, path_rows, preset_arms
 from igd.config import ARMS, DECODINGS, DEFAULT_VIEW, VIEW_ARMS_MAX, VIEW_ARMS_MIN, VIEW_PRESETS
+from igd.sid_view import history_keys, item_labels, readable_titles
 from ui import (MAX_PASTE_CHARS, MAX_PASTE_LINES, bounded_entries, checkpoints_or_stop, current_paths,
                 dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of, pick_checkpoint, said)
 
@@ -24,6 +25,12 @@ INTRO = (
     "**IGD-Decoding** multiplies each step's log p by w = 1 − α·IG~ (Eq. 8-9), so a decisive token's low "
     "probability costs less and likely filler tokens no longer decide the ranking. Below the lists: the token "
     "path of a recommendation, one item across all arms, and the step where two arms' beams part.")
+SID_NOTE = ("These checkpoints name items by semantic IDs: each list shows an item's title with its ID, and the "
+            "token path one code per level (a = level 1, the coarsest, then b, c, …; EOS ends the ID).")
+LEVEL_NOTE = ("Level: the code level of the token (a = 1, the coarsest cluster, then b, c, …; in IDs from "
+              "`igd sid build` the last level numbers the items that share all other codes). A level's IG is how "
+              "much that code narrows down the item (Eq. 4-5); EOS ends the ID and, as every ID has one length, "
+              "carries no IG.")
 EXAMPLE_NOTE = ("Worked example: a history of four well-known films and the default arms' lists. Change the "
                 "history or the columns and press Recommend.")
 
@@ -35,7 +42,6 @@ first_visit = not st.session_state.get("recommend_visited")
 st.session_state["recommend_visited"] = True
 with st.expander("How to read this page", expanded=first_visit):
     st.markdown(INTRO)
-dataset = dataset_or_stop(paths["data"], need=("test",))
 found, not_offered = checkpoints_or_stop(paths["models"])
 sft_choices = [c for c in found if c["method"] == "sft"]
 igd_choices = [c for c in found if c["method"] == "igd"] or [c for c in found if c["method"] != "sft"]
@@ -52,6 +58,15 @@ with right:
                                 help="The paper's ablation: IGD-Decoding alone runs on the SFT checkpoint, "
                                      "IGD-Tuning alone decodes the IGD-tuned checkpoint with D3.")
     sft_pick = pick_checkpoint("SFT checkpoint (BIGRec, D3, D3 + IGD-Decoding)", sft_choices, key="sft_ckpt")
+    # One history and one list per item kind: the IGD-tuned checkpoints offered name items as the SFT one does.
+    items = sft_pick["items"]
+    igd_choices = [c for c in igd_choices if c["items"] == items]
+    if not igd_choices:
+        fail(f"The SFT checkpoint {said(sft_pick['label'])} names items by "
+             f"{'semantic IDs' if items == 'sid' else 'titles'}, and no IGD-tuned checkpoint under "
+             f"{said(name_of(paths['models']))} does: the arms of one comparison must name items alike. Pick "
+             "another SFT checkpoint, or train an IGD-tuned one with the same items (`igd train --method igd"
+             + (" --items sid`)." if items == "sid" else "`)."))
     igd_pick = pick_checkpoint("IGD-tuned checkpoint (β; the IGD-Tuning arms)", igd_choices, key="igd_ckpt")
     k = st.slider("K (list length shown)", 1, 20, 10, key="k")
     beams = st.number_input("Beams", min_value=2, max_value=50, value=max(10, k), step=1, key="beams",
@@ -60,9 +75,19 @@ with right:
     hide = st.checkbox("Leave history items out of the lists", key="hide_history",
                        help="The paper's evaluation keeps them (beam search may regenerate a history item).")
 
+dataset = dataset_or_stop(paths["data"], need=("test",), items=items)
 sft = loaded_or_stop(sft_pick, paths["data"])
 igd = loaded_or_stop(igd_pick, paths["data"])
 max_history = sft.ck.template.max_history
+labels = item_labels(dataset.catalogue)  # an item key as shown: "title · ID" for semantic IDs
+
+
+def shown_as(key: str) -> str:
+    return labels.get(key, key)
+
+
+if items == "sid":
+    st.caption(SID_NOTE)
 
 with left:
     mode = st.radio("History", ["Build a history", "A real test user"], horizontal=True, key="history_mode")
@@ -74,7 +99,7 @@ with left:
         # Substring matching and no "Select N matches" entry: Enter adds the one highlighted
         # title (fuzzy matching + bulk select added Dr. Strangelove for "Star Wars").
         picked = st.multiselect("Search the catalogue and add items (oldest first)",
-                                dataset.catalogue.distinct_titles, key="history_pick",
+                                readable_titles(dataset.catalogue), key="history_pick",
                                 filter_mode="contains", select_all=False)
         pasted = st.text_area("…or paste titles, one per line (exact catalogue titles)", key="history_paste",
                               height=90, max_chars=MAX_PASTE_CHARS)
@@ -82,7 +107,10 @@ with left:
         if (n_lines := sum(bool(line.strip()) for line in lines)) > MAX_PASTE_LINES:
             fail(f"The pasted history has {n_lines:,} lines: paste at most {MAX_PASTE_LINES:,} titles, one per "
                  f"line (the model reads the last {max_history}).")
-        entries = list(picked) + bounded_entries(lines, dataset.catalogue.title_to_ids)
+        known = set(dataset.catalogue.title_to_ids) | set(dataset.catalogue.names or ())
+        entries, id_notes = history_keys(list(picked) + bounded_entries(lines, known), dataset.catalogue)
+        for note in id_notes:  # a title of several items: the first one's ID
+            st.info(markdown_literal(note))
     else:
         rows = dataset.splits.get("test") or ()
         if not rows:
@@ -94,8 +122,8 @@ with left:
         entries = [dataset.catalogue.titles[i] for i in sample.history]
         truth = dataset.catalogue.titles[sample.target]
         st.markdown(f"**User {said(sample.user_id)}**, history (oldest first): " +
-                    "; ".join(f"*{markdown_literal(t)}*" for t in entries))
-        st.markdown(f"Ground-truth next item: **{markdown_literal(truth)}**")
+                    "; ".join(f"*{markdown_literal(shown_as(t))}*" for t in entries))
+        st.markdown(f"Ground-truth next item: **{markdown_literal(shown_as(truth))}**")
 
 history = check_history(entries, dataset.catalogue, max_history)
 for note in history.notes:  # they quote what was typed
@@ -136,7 +164,7 @@ if shown.get("example"):
 for note in result.notes:
     st.info(markdown_literal(note))
 differ, in_history = result.differing(), set(shown["history"])
-listed = ", ".join(shown["history"])  # long Amazon histories: the list is on the left already
+listed = ", ".join(map(shown_as, shown["history"]))  # long Amazon histories: the list is on the left already
 listed = markdown_literal(listed) if len(listed) <= 300 else f"of {len(shown['history'])} items above"
 st.caption(f"For the history {listed}. Highlighted ({DIFFERS_MARK}): items not in every list; "
            f"{HISTORY_MARK}: an item of the history" + (f"; ground truth ({TRUTH_MARK}) in green." if truth else "."))
@@ -151,7 +179,7 @@ cols = st.columns(len(result.sides))
 for col, label in zip(cols, result.sides):
     side = result.sides[label]
     # title before score, and one-character marks: the title gets the width
-    table = pd.DataFrame([{"rank": i, "title": r.title, "score": r.score, "": marks(r.title)}
+    table = pd.DataFrame([{"rank": i, "title": shown_as(r.title), "score": r.score, "": marks(r.title)}
                           for i, r in enumerate(result.top(label), start=1)])
     style = table.style.apply(lambda row: [TRUTH if TRUTH_MARK in row[""] else
                                            DIFFERS if DIFFERS_MARK in row[""] else ""] * len(row), axis=1)
@@ -167,7 +195,7 @@ for col, label in zip(cols, result.sides):
 st.caption(f"Latency of the {len(result.sides)} arms: {result.seconds:.2f} s (model forward passes and beam "
            "search, on the device this app runs on). Scores: BIGRec-style arms divide by the title's length "
            "(length penalty 1: about −0.3); D3-style arms sum the log-probs (about −3).")
-csv = pd.DataFrame([{"arm": label, "rank": i, "title": r.title, "score": r.score}
+csv = pd.DataFrame([{"arm": label, "rank": i, "title": shown_as(r.title), "score": r.score}
                     for label in result.sides for i, r in enumerate(result.top(label), start=1)])
 st.download_button("Download the lists (CSV)", csv.to_csv(index=False), "igd-lists.csv", "text/csv",
                    key="download")
@@ -182,7 +210,7 @@ st.caption("How a method scores one recommendation, token by token (Eq. 8-9): lo
 pm, pt = st.columns([1, 3])
 method = pm.selectbox("Arm", list(result.sides), index=len(result.sides) - 1, key="path_method")
 titles = [r.title for r in result.top(method)]
-title = pt.selectbox("Recommendation", titles, key="path_title")
+title = pt.selectbox("Recommendation", titles, key="path_title", format_func=shown_as)
 path, candidates = path_rows(result.sides[method], title)
 steps = pd.DataFrame(path)
 steps["label"] = [f"{r['step']}: {r['token']}" for r in path]
@@ -221,9 +249,9 @@ st.altair_chart(alt.Chart(cand).mark_point(filled=True).encode(
     tooltip=["step", "token", alt.Tooltip("ig:Q", format=".4f"), alt.Tooltip("log_p:Q", format=".4f"), "chosen"],
 ).properties(title=f"Candidate tokens at each step (the {top_n} most likely, and the chosen one)", height=380),
     width="stretch")
-st.dataframe(steps[["step", "token", "log_p", "ig", "ig_norm", "weight", "score", "zero_ig", "candidates"]],
-             hide_index=True, width="stretch", height=35 * (len(steps) + 1) + 3)
-st.caption(TOKEN_LEGEND + " " + IG_NORM_NOTE)
+st.dataframe(steps[["step", *(["level"] if items == "sid" else []), "token", "log_p", "ig", "ig_norm", "weight",
+                    "score", "zero_ig", "candidates"]], hide_index=True, width="stretch", height=35 * (len(steps) + 1) + 3)
+st.caption((LEVEL_NOTE if items == "sid" else TOKEN_LEGEND) + " " + IG_NORM_NOTE)
 total = steps["score"].sum()
 if result.sides[method].length_penalty:  # length penalty 1: the beam score is the mean
     st.caption(f"Σ score / {len(steps)} tokens = {total / len(steps):.4f}: the {markdown_literal(method)} beam "
@@ -231,5 +259,5 @@ if result.sides[method].length_penalty:  # length penalty 1: the beam score is t
 else:
     st.caption(f"Σ score = {total:.4f}: the {markdown_literal(method)} beam score of this title.")
 
-item_panel(result, truth, dataset.catalogue.distinct_titles)
+item_panel(result, truth, dataset.catalogue.distinct_titles, shown_as)
 divergence_panel(result)
