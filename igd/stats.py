@@ -61,7 +61,7 @@ def dataset_stats(dataset: Dataset, tokenizer: Tokenizer, template: Template,
         "items": len(cat),
         "distinct_titles": len(cat.title_to_ids),
         "duplicate_titles": len(cat.duplicate_titles()),
-        "html_title_items": sum(bool(_HTML_TAG.search(t)) for t in cat.titles),
+        "html_title_items": sum(bool(_HTML_TAG.search(t)) for t in (cat.names or cat.titles)),  # titles, not semantic IDs
         "train_rows": len(train),
         "split_rows": {s: len(dataset.splits[s]) if s in dataset.splits else None for s in SPLITS},
         "duplicate_rows": dict(dataset.duplicate_rows),
