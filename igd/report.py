@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 from igd import report_data as rd
 from igd import report_figures as figs
 from igd.analysis import IG_BINS
+from igd import report_sid
 from igd.config import ARMS
 from igd.store import decisiveness_of
 
@@ -267,6 +268,8 @@ def build_report(stores, out: Path, title: str = "igd report", command: str | No
 
 def _store_sections(store, paper: Sequence[Mapping], fig_dir: Path) -> list[str]:
     rows = store.runs()
+    if report_sid.has_sid(rows):  # the semantic-ID study: its own tables (igd.report_sid)
+        return report_sid.sid_sections(store, rows)
     lines: list[str] = []
     for dataset in sorted({r["dataset"] for r in rows if r["split"] == "test" and r["status"] == "complete"}):
         runs = rd.test_runs(rows, dataset)

@@ -3,6 +3,8 @@
 decodes IDs on the trie and stores head/tail metrics, `igd experiment` runs SID and title arms
 side by side, and `igd stats --items sid` gives the zero-IG share of code tokens."""
 
+import json
+
 import pytest
 
 from fruits import TINY, write_dataset
@@ -62,7 +64,20 @@ def test_experiment_runs_sid_and_title_arms_and_stats_count_code_tokens(sid_data
     assert sorted(r["arm"] for r in store.runs(kind="eval")) == ["d3", "sid_ce", "sid_frequency"]
     folders = sorted(p.name for p in (root / "ckpts" / "sid" / "tiny").iterdir())
     assert folders == ["sft-seed0", "sid-frequency-seed0", "sid-sft-seed0"]
+    control = root / "sid-random"  # the random-code control: another folder, same rows and users
+    build_sids(SidConfig(str(root / "fruits"), str(control), levels=2, codes=256, method="random", seed=1))
+    assert main(["experiment", "--data", str(control), "--methods", "sid_ce", "--seeds", "0",
+                 "--out-dir", str(root / "ckpts"), "--max-steps", "4", "--db", db, *TINY]) == 0
+    assert main(["report", "--db", db, "--out", str(root / "R.md")]) == 0
+    report = (root / "R.md").read_text()
+    assert "| SID, cross-entropy (IDs, sid) | 0 |" in report and "| D3 (titles, sid) | 0 |" in report
+    assert "| SID, cross-entropy (random codes, sid-random) | 0 |" in report
+    # paired rows: Frequency against SID CE, SID CE against the control and against title D3
+    assert "| SID, Frequency (IDs, sid) | SID, cross-entropy (IDs, sid) | HR@10 | 1 |" in report
+    assert "| SID, cross-entropy (IDs, sid) | SID, cross-entropy (random codes, sid-random) | HR@10 |" in report
+    assert "| SID, cross-entropy (IDs, sid) | D3 (titles, sid) | NDCG@10 |" in report
+    assert "| sid | sid | 13 | 4.00 |" in report  # Table 1 analogue: 2 levels + unique level + EOS
     capsys.readouterr()
     assert main(["stats", "--data", str(sid), "--items", "sid", "--tokenizer", "char", "--json"]) == 0
-    out = capsys.readouterr().out
-    assert '"zero_ig_share"' in out or "zero" in out
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["target_tokens"] == 4 * stats["train_rows"]  # codes + EOS per target

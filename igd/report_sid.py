@@ -1,0 +1,139 @@
+"""The semantic-ID part of `igd report`: a store with SID arms (igd.config.ARMS, items "sid")
+gets one table over all its datasets (SID methods, the random-code control, title references),
+the paired tests of each method against SID cross-entropy, the zero-IG share of code tokens
+(Table 1's analogue) and the task weights multi-target learning ended with.
+
+Datasets play the role of item vocabularies here: `ml-100k-sid` holds the RQ-KMeans IDs,
+`ml-100k-sid-random` the random-code control (its folder name ends in `-random`), and a dataset
+evaluated with title arms is the title reference; users are the same evenly spread test rows in
+all of them, so the paired tests compare the same users across datasets (checked by user index).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from igd import report_data as rd
+from igd.config import ARMS
+from igd.sid_weights import TASKS
+
+METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10", "hr@10_head", "hr@10_tail", "invalid")
+NAMES = {"hr@5": "HR@5", "hr@10": "HR@10", "ndcg@5": "NDCG@5", "ndcg@10": "NDCG@10",
+         "hr@10_head": "head HR@10", "hr@10_tail": "tail HR@10", "invalid": "invalid"}
+ORDER = ("d3", "igd", "sid_ce", "sid_front_greater", "sid_frequency", "sid_mtl", "sid_mtl_curriculum",
+         "sid_igd_t", "sid_igd")
+# Each method against SID cross-entropy on the same IDs; IGD-Decoding against IGD-Tuning alone.
+VERSUS = (*((a, "sid_ce") for a in ORDER[3:]), ("sid_igd", "sid_igd_t"))
+
+
+def has_sid(rows: Sequence[Mapping]) -> bool:
+    return any(str(r.get("arm") or "").startswith("sid_") for r in rows)
+
+
+def _key(dataset: str, arm: str) -> str:
+    return f"{dataset}/{arm}"
+
+
+def _label(dataset: str, arm: str) -> str:
+    what = "random codes" if dataset.endswith("-random") else "titles" if not arm.startswith("sid_") else "IDs"
+    return f"{ARMS[arm].label} ({what}, {dataset})"
+
+
+def sid_runs(rows: Sequence[Mapping]) -> dict[str, dict[int, Mapping]]:
+    """'dataset/arm' -> seed -> latest complete test evaluation, in table order."""
+    datasets = sorted({r["dataset"] for r in rows if r["split"] == "test" and r["status"] == "complete"},
+                      key=lambda d: (d.endswith("-random"), d))
+    out: dict[str, dict[int, Mapping]] = {}
+    for dataset in datasets:
+        runs = rd.test_runs(rows, dataset)
+        out |= {_key(dataset, arm): runs[arm] for arm in ORDER if arm in runs}
+    return out
+
+
+def table(runs: Mapping[str, Mapping[int, Mapping]]) -> list[str]:
+    lines = ["### Semantic IDs: every method, with the random-code control and the title reference", "",
+             "Test split; mean ± sample std over seeds (no ± for one seed). Head: the most frequent training "
+             "targets covering 80% of the training interactions; tail: the rest (HR@10 of the users whose "
+             "target is head / tail). Invalid: generated sequences that are no catalogue item.", "",
+             "| method | seeds | " + " | ".join(NAMES[m] for m in METRICS) + " |",
+             "|" + "---|" * (len(METRICS) + 2)]
+    for key, by_seed in runs.items():
+        dataset, arm = key.split("/")
+        cells = [rd.cell([r["metrics"][m] for r in by_seed.values()]).text(1 if m == "invalid" else 4)
+                 if all(m in r["metrics"] for r in by_seed.values()) else "–" for m in METRICS]
+        lines.append(f"| {_label(dataset, arm)} | {','.join(map(str, sorted(by_seed)))} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _pairs(runs: Mapping[str, Mapping[int, Mapping]]) -> list[tuple[str, str]]:
+    """(base, arm) keys to test: VERSUS inside each dataset, SID CE against the random-code
+    control, and SID CE against title D3."""
+    keys = list(runs)
+    ids = [k for k in keys if k.endswith("/sid_ce") and not k.split("/")[0].endswith("-random")]
+    out = [(_key(k.split("/")[0], base), _key(k.split("/")[0], arm)) for k in ids for arm, base in VERSUS]
+    out += [(r, k) for k in ids for r in keys if r.endswith("/sid_ce") and r.split("/")[0].endswith("-random")]
+    out += [(d, k) for k in ids for d in keys if d.endswith("/d3")]
+    return [(a, b) for a, b in out if a in runs and b in runs]
+
+
+def comparisons(predictions, runs: Mapping[str, Mapping[int, Mapping]]) -> list[str]:
+    lines = ["### Paired over users: each method against its reference", "",
+             "Seed-means; p: two-sided sign test over the users whose metric differs (per-user values "
+             f"averaged over the shared seeds); 95% CI: paired bootstrap of the mean difference "
+             f"({rd.BOOTSTRAP_RESAMPLES} resamples, seed {rd.BOOTSTRAP_SEED}).", "",
+             "| method | reference | metric | seeds | users | reference | method | relative | users up/down | "
+             "p (sign) | 95% CI |", "|" + "---|" * 11]
+    for base, arm in _pairs(runs):
+        preds = {k: {s: predictions(r["id"]) for s, r in runs[k].items()} for k in (base, arm)}
+        for m in ("hr@10", "ndcg@10"):
+            try:
+                t = rd.paired(preds[base], preds[arm], m)
+            except ValueError:
+                continue
+            lines.append(f"| {_label(*arm.split('/'))} | {_label(*base.split('/'))} | {NAMES[m]} | "
+                         f"{len(t['seeds'])} | {t['users']} | {t['base']:.4f} | {t['arm']:.4f} | "
+                         f"{100 * t['relative']:+.1f}% | {t['wins']}/{t['losses']} | {t['p_sign']:.3g} | "
+                         f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}] |")
+    return lines + [""]
+
+
+def token_table(rows: Sequence[Mapping]) -> list[str]:
+    """Table 1's analogue per dataset, from its first complete training run of each item kind."""
+    seen, out = set(), []
+    for r in rows:
+        items = (r["config"] or {}).get("items", "title")
+        if r["kind"] != "train" or r["status"] != "complete" or (r["dataset"], items) in seen:
+            continue
+        m = r["metrics"]
+        if "t1_zero_ig_share" not in m:
+            continue
+        seen.add((r["dataset"], items))
+        out.append(f"| {r['dataset']} | {items} | {m['t1_items']:,.0f} | {m['t1_target_tokens'] / m['t1_train_rows']:.2f} | "
+                   f"{100 * m['t1_zero_ig_share']:.1f}% | {m['t1_root_entropy']:.3f} |")
+    if not out:
+        return []
+    return ["### Zero-IG tokens: semantic IDs against titles (Table 1 analogue)", "",
+            "Target tokens per training row (EOS included) and the share with zero information gain.", "",
+            "| dataset | items are | items | tokens per target | zero-IG share | H(root) (nats) |",
+            "|---|---|---|---|---|---|", *out, ""]
+
+
+def task_weights(rows: Sequence[Mapping]) -> list[str]:
+    """The learned w_k (and s_k) at the end of each multi-target training run."""
+    out = []
+    for r in rows:
+        m = r["metrics"]
+        if r["kind"] == "train" and r["status"] == "complete" and "w_ce" in m:
+            out.append(f"| {r['dataset']} | {r['train_method']} | {r['seed']} | "
+                       + " | ".join(f"{m[f'w_{t}']:.3f} (s {m[f's_{t}']:+.3f})" for t in TASKS) + " |")
+    if not out:
+        return []
+    return ["### Multi-target learning: task weights at the end of training", "",
+            "w_k = p_k exp(-s_k) / Σ_j p_j exp(-s_j), with the pace p_k = 1 without the curriculum.", "",
+            "| dataset | method | seed | CE | Front-Greater | Frequency |", "|---|---|---|---|---|---|", *out, ""]
+
+
+def sid_sections(store, rows: Sequence[Mapping]) -> list[str]:
+    runs = sid_runs(rows)
+    return (["## Semantic IDs: " + ", ".join(sorted({k.split("/")[0] for k in runs})), ""]
+            + table(runs) + comparisons(store.predictions, runs) + token_table(rows) + task_weights(rows))
