@@ -112,16 +112,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from igd.checkpoint import load_checkpoint
+    from igd.checkpoint import load_checkpoint, read_meta
     from igd.data import load_dataset
     from igd.decode import explain, recommend_batch
-    from igd.evaluate import checkpoint_trie
+    from igd.evaluate import checkpoint_items, checkpoint_trie
+    from igd.sid_view import history_keys, item_labels
     from igd.templates import prompt_ids
 
     # Options and the history are checked before the checkpoint loads (seconds for a big model).
     cfg = DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams, batch_size=1,
                        beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop")))
-    dataset = load_dataset(args.data)
+    # A semantic-ID checkpoint reads the dataset's IDs; titles given by the user become IDs.
+    dataset = load_dataset(args.data, items=checkpoint_items(read_meta(Path(args.checkpoint))))
+    shown = item_labels(dataset.catalogue)  # "title · ID" for semantic IDs
     if args.user_index is not None:
         rows = dataset.split(args.split)
         if not 0 <= args.user_index < len(rows):
@@ -129,13 +132,19 @@ def cmd_recommend(args: argparse.Namespace) -> int:
                              f"in 0..{len(rows) - 1}")
         sample = rows[args.user_index]
         history = [dataset.catalogue.titles[i] for i in sample.history]
-        print(f"next item in {args.split}.csv: {dataset.catalogue.titles[sample.target]}")
+        target = dataset.catalogue.titles[sample.target]
+        print(f"next item in {args.split}.csv: {shown.get(target, target)}")
     else:
+        args.history, notes = history_keys(args.history, dataset.catalogue)
+        for note in notes:
+            print(f"note: {note}")
         unknown = [t for t in args.history if t not in dataset.catalogue.title_to_ids]
         if unknown:
             raise ValueError(f"--history: {unknown[0]!r} is not in the catalogue. Fix: use exact titles from "
                              f"{Path(args.data) / 'info.txt'}")
         history = list(args.history)
+    if args.explain_title is not None:
+        args.explain_title = history_keys([args.explain_title], dataset.catalogue)[0][0]
     if args.explain_title is not None and args.explain_title not in dataset.catalogue.title_to_ids:
         raise ValueError(f"--explain-title {args.explain_title!r}: not a catalogue title. Fix: use an exact title "
                          f"from {Path(args.data) / 'info.txt'}")
@@ -144,7 +153,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     prompt = prompt_ids(ck.tokenizer, ck.template, history)
     [recs], _ = recommend_batch(ck.model, ig, [prompt], cfg, ck.tokenizer.pad_token_id)
     for i, rec in enumerate(recs, start=1):
-        print(f"{i:>3}  {rec.score:9.4f}  {rec.title}")
+        print(f"{i:>3}  {rec.score:9.4f}  {shown.get(rec.title, rec.title)}")
     if args.explain and recs:
         title = args.explain_title or recs[0].title
         which = "#1" if args.explain_title is None else repr(title)

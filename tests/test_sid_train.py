@@ -45,6 +45,12 @@ def test_mtl_curriculum_logs_task_weights_and_evaluation_stores_head_and_tail(si
     assert m["users_head"] + m["users_tail"] == m["users"] and "hr@10_head" in m
     ids = set(load_dataset(sid, items="sid").catalogue.titles)
     assert all(item in ids for p in store.predictions(ev["id"]) for item in p["items"])  # IDs, on the trie
+    capsys.readouterr()  # the CLI takes titles and shows "title · ID", the token path by code
+    assert main(["recommend", "--checkpoint", ck, "--data", str(sid), "--history", "apple", "banana",
+                 "--beams", "4", "--explain"]) == 0
+    out = capsys.readouterr().out
+    listed = [line for line in out.splitlines() if " · <a_" in line]
+    assert len(listed) == 4 and "'<a_" in out and "'<b_" in out
 
 
 def test_sid_items_need_semantic_ids_and_sid_methods_need_sid_items(sid_data, capsys):
