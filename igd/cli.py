@@ -168,6 +168,19 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_slim(args: argparse.Namespace) -> int:
+    from igd.store import RunStore
+
+    path = Path(args.db)
+    if not path.is_file():
+        raise ValueError(f"--db {args.db!r}: no such store. Fix: pass the SQLite file igd experiment --db wrote")
+    before = path.stat().st_size
+    n = RunStore(path).slim_predictions()
+    print(f"{path}: top-k lists dropped from {n:,} predictions (ranks kept); {before / 2**20:.1f} MB -> "
+          f"{path.stat().st_size / 2**20:.1f} MB")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from igd.store import RunStore, format_runs
 

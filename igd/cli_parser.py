@@ -241,6 +241,10 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     ru.add_argument("--json", action="store_true", help="print JSON")
     ru.set_defaults(func=commands["runs"])
 
+    sl = sub.add_parser("slim", help="drop a store's stored top-k lists, keep each user's rank (paired tests)")
+    sl.add_argument("--db", required=True, help="the SQLite run store to slim in place")
+    sl.set_defaults(func=commands["slim"])
+
     sid = sub.add_parser("sid", help="semantic IDs for a dataset's items")
     sid_sub = sid.add_subparsers(dest="sid_command", required=True)
     sb = sid_sub.add_parser("build", help="RQ-KMeans (or random) semantic IDs; writes the MiniOneRec layout")

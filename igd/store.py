@@ -267,6 +267,16 @@ class RunStore:
         return rows
 
     @sqlite_errors
+    def slim_predictions(self) -> int:
+        """Drop the stored top-k lists (items, scores), keep each user's target and rank: what
+        `igd report`'s paired tests read. A study's store then ships small (its lists are ~85% of
+        it). Returns how many rows lost their lists; the file is compacted (VACUUM)."""
+        with self._write():
+            n = self.db.execute("UPDATE predictions SET items = '[]', scores = '[]' WHERE items != '[]'").rowcount
+        self.db.execute("VACUUM")
+        return n
+
+    @sqlite_errors
     def train_log(self, run_id: int) -> list[dict]:
         return list(self.db.table("train_log").rows_where("run_id = ?", [run_id], order_by="step, name"))
 

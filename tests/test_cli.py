@@ -41,7 +41,7 @@ LEAVES = [p for p in PATHS if p and not any(q[:len(p)] == p and q != p for q in 
 
 def test_the_command_tree():
     assert LEAVES == [("data", "movielens"), ("data", "amazon"), ("stats",), ("train",),
-                      ("evaluate",), ("recommend",), ("runs",), ("sid", "build"), ("report",), ("experiment",),
+                      ("evaluate",), ("recommend",), ("runs",), ("slim",), ("sid", "build"), ("report",), ("experiment",),
                       ("baseline",), ("demo-models",), ("app",)]
 
 

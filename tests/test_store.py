@@ -65,6 +65,21 @@ def test_complete_stores_metrics_predictions_and_status(store):
     assert store.runs()[0]["status"] == "complete" and store.runs()[0]["finished_at"]
 
 
+def test_slim_keeps_ranks_and_targets_and_drops_the_lists(store, tmp_path, capsys):
+    from igd.cli import main
+
+    run_id = store.start(record())
+    store.complete(run_id, {"hr@10": 0.5}, [prediction(0), prediction(1, rank=None)])
+    before = store.predictions(run_id)
+    assert main(["slim", "--db", str(store.path)]) == 0
+    assert "top-k lists dropped from 2 predictions" in capsys.readouterr().out
+    after = store.predictions(run_id)
+    assert [(p["user_index"], p["target_title"], p["rank"]) for p in after] == [
+        (p["user_index"], p["target_title"], p["rank"]) for p in before]
+    assert all(p["items"] == [] and p["scores"] == [] for p in after)
+    assert main(["slim", "--db", str(tmp_path / "nope.db")]) == 2
+
+
 def test_complete_without_predictions(store):
     store.complete(run_id := store.start(record(kind="train", decoding=None, alpha=None)), {})
     assert store.runs()[0]["status"] == "complete" and store.predictions(run_id) == []
