@@ -274,6 +274,7 @@ class RunStore:
         with self._write():
             n = self.db.execute("UPDATE predictions SET items = '[]', scores = '[]' WHERE items != '[]'").rowcount
         self.db.execute("VACUUM")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # under WAL the compacted pages are in the log until now
         return n
 
     @sqlite_errors
