@@ -25,7 +25,7 @@ from pathlib import Path
 from igd.checkpoint import META
 from igd.config import ARMS, Arm, DecodeConfig, EvalConfig, TrainConfig
 from igd.experiment_config import ExperimentConfig
-from igd.data import load_dataset
+from igd.data import load_dataset, sid_items
 from igd.evaluate import EVAL_VERSION, evaluate, evaluate_most_popular
 from igd.train import config_dict, train
 
@@ -120,6 +120,8 @@ def run_experiment(cfg: ExperimentConfig, store) -> list[dict]:
     summary per evaluation (arm, seed, beta, alpha and metrics)."""
     results = []
     arms = [ARMS[m] for m in cfg.methods]
+    if any(a.items == "sid" for a in arms):  # before hours of training the title arms
+        sid_items(load_dataset(cfg.base.data))  # DataError naming `igd sid build` when it has no IDs
     if any(a.baseline == "most_popular" for a in arms):  # independent of the seed
         m = finished_most_popular(cfg, store) or evaluate_most_popular(
             cfg.base.data, cfg.split, cfg.base.train_on_valid, cfg.max_users, k=cfg.num_beams, store=store)

@@ -202,7 +202,11 @@ def test_every_llm_arm_of_the_paper_runs_from_igd_experiment(workdir):
 
     root, data = workdir
     db = str(root / "arms.db")
-    arms = [name for name, arm in ARMS.items() if arm.baseline is None] + ["most_popular"]
+    arms = [name for name, arm in ARMS.items() if arm.baseline is None and arm.items == "title"] + ["most_popular"]
+    # the semantic-ID arms need a dataset with IDs: refused up front, before any training
+    assert main(["experiment", "--data", str(data), "--methods", "d3,sid_ce", "--seeds", "0",
+                 "--out-dir", str(root / "arms"), "--db", db, *TINY]) == 2
+    assert not (root / "arms").exists()
     assert main(["experiment", "--data", str(data), "--methods", ",".join(arms), "--seeds", "0",
                  "--beta", "0.3", "--alpha", "0.4", "--out-dir", str(root / "arms"), "--max-steps", "4",
                  "--db", db, *TINY]) == 0
