@@ -13,7 +13,7 @@ from igd.data import evenly_spaced, load_dataset
 from igd.evaluate import checkpoint_trie, decode_users
 
 pytestmark = pytest.mark.slow
-USERS = 600
+USERS = 400  # ~2 min of CI: 600 users took 1.5x that for the same verdict
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_lists_of_seen_titles_are_identical_under_both_policies(demo):
     seen_only, _ = decode_users(ck, excluded, dataset, rows, cfg, progress=False)
     seen = set(excluded.title_to_seq)
     compared = [(a, b) for a, b in zip(full, seen_only) if set(a["items"]) <= seen]
-    assert len(compared) >= 500, f"only {len(compared)} of {USERS} lists hold only seen titles"
+    assert len(compared) >= 330, f"only {len(compared)} of {USERS} lists hold only seen titles"
     for a, b in compared:
         assert a["items"] == b["items"]
         np.testing.assert_allclose(a["scores"], b["scores"], atol=1e-5)
