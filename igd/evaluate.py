@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from igd.analysis import IGLOGP_USERS, entropy_by_step, ig_logp_summary, returned_token_logp
 from igd.checkpoint import Checkpoint, load_checkpoint, read_item_prior
 from igd.data import Dataset, Sample, evenly_spaced, load_dataset
-from igd.config import DecodeConfig, EvalConfig, arm_of
+from igd.config import TRAIN_METHODS, DecodeConfig, EvalConfig, arm_of
 from igd.decode import processor_for, recommend_batch
 from igd.info_gain import IGTrie, build_ig_trie, rescored, title_counts
 from igd.metrics import head_tail, head_titles, rank_of, summarize
@@ -183,7 +183,7 @@ def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None,
         model=meta.get("model", "?"), seed=int(seed if seed is not None else meta.get("seed", 0)),
         split=cfg.split, train_method=method, arm=arm_of(method, cfg.decode.method, weighting,
                                                          items=checkpoint_items(meta)),
-        beta=meta.get("beta") if method != "sft" else None,
+        beta=meta.get("beta") if method in TRAIN_METHODS and TRAIN_METHODS[method].uses_beta else None,
         decoding=cfg.decode.method, alpha=cfg.decode.alpha if cfg.decode.spec.uses_alpha else None,
         checkpoint=str(ck.path), parent_run=_parent(store, meta.get("train_run"), ck.path),
         config={"eval_version": EVAL_VERSION, "num_beams": cfg.decode.num_beams,

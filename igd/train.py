@@ -260,7 +260,7 @@ def _record(config: TrainConfig, dataset: Dataset, split: str) -> RunRecord:
     return RunRecord(
         kind="train", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
         model=config.model, seed=config.seed, split=split, train_method=config.method,
-        beta=config.beta if config.method != "sft" else None, checkpoint=str(config.out),
+        beta=config.beta if TRAIN_METHODS[config.method].uses_beta else None, checkpoint=str(config.out),
         config=config_dict(config), versions=package_versions())
 
 

@@ -68,6 +68,7 @@ def test_experiment_runs_sid_and_title_arms_and_stats_count_code_tokens(sid_data
                  "--out-dir", str(root / "ckpts"), "--max-steps", "4", "--db", db, *TINY]) == 0
     store = RunStore(db)
     assert sorted(r["arm"] for r in store.runs(kind="eval")) == ["d3", "sid_ce", "sid_frequency"]
+    assert all(r["beta"] is None for r in store.runs())  # no arm here takes beta
     folders = sorted(p.name for p in (root / "ckpts" / "sid" / "tiny").iterdir())
     assert folders == ["sft-seed0", "sid-frequency-seed0", "sid-sft-seed0"]
     control = root / "sid-random"  # the random-code control: another folder, same rows and users
