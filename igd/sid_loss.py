@@ -14,6 +14,7 @@ import math
 
 import torch
 from torch import Tensor, nn
+from transformers import TrainerCallback
 
 from igd.loss import weighted_cross_entropy
 from igd.sid_weights import TASKS
@@ -40,6 +41,26 @@ class TaskWeights(nn.Module):
             w = self(step)
         return {**{f"s_{t}": float(v) for t, v in zip(TASKS, self.s.detach())},
                 **{f"w_{t}": float(v) for t, v in zip(TASKS, w)}}
+
+
+class SyncTaskWeights(TrainerCallback):
+    """Multi-process training: s is outside the DDP-wrapped model, so its gradient is averaged
+    over the processes here, before each optimizer step (as DDP does for the model's own)."""
+
+    def __init__(self, tasks: TaskWeights):
+        self.tasks = tasks
+
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):
+        average_gradient(self.tasks.s)
+
+
+def average_gradient(param: Tensor) -> None:
+    """param.grad <- its mean over the processes of the default group (no-op in one process)."""
+    import torch.distributed as dist
+
+    if param.grad is not None and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(param.grad)
+        param.grad /= dist.get_world_size()
 
 
 def multi_target_loss(logits: Tensor, labels: Tensor, weights: Tensor, task_w: Tensor,

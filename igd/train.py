@@ -37,7 +37,7 @@ from igd.data import Dataset, evenly_spaced, load_dataset, split_rows  # noqa: F
 from igd.examples import TargetTable, WeightSpec, build_examples, collate
 from igd.info_gain import build_ig_trie, title_counts
 from igd.loss import cft_loss, label_weight_sum, weighted_cross_entropy
-from igd.sid_loss import TaskWeights, multi_target_loss
+from igd.sid_loss import SyncTaskWeights, TaskWeights, multi_target_loss
 from igd.sid_targets import sid_weights
 from igd.sid_tokens import SidTokenizer
 from igd.models import add_lora, build_tiny, compact_vocabulary, device_and_dtype, load_pretrained
@@ -251,6 +251,7 @@ def _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id) ->
     tasks = None
     if TRAIN_METHODS[config.method].tasks > 1:
         tasks = TaskWeights(curriculum=config.method == "mtl-curriculum", c=config.pace_c)
+        callbacks.append(SyncTaskWeights(tasks))
     return IGDTrainer(model=model, args=args, train_dataset=train_ex, eval_dataset=eval_ex,
                       data_collator=collate(tokenizer.pad_token_id), callbacks=callbacks,
                       method=config.method, cft_alpha=config.cft_alpha, eval_loss=config.eval_loss, tasks=tasks)

@@ -165,3 +165,37 @@ def test_config_refuses_sid_methods_on_titles_and_sid_items_on_pretrained_models
     with pytest.raises(ConfigError, match="--model tiny"):
         TrainConfig(data="d", out="o", items="sid", model="smollm2-135m")
     assert TrainConfig(data="d", out="o", items="sid", method="mtl-curriculum").template().style == "codes"
+
+
+def _average_in_process(rank: int, port: int, out) -> None:
+    import torch.distributed as dist
+
+    from igd.sid_loss import average_gradient
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        tasks = TaskWeights(curriculum=False, c=0.1)
+        tasks.s.grad = torch.tensor([1.0, 2.0, 3.0]) * (rank + 1)  # rank 0: g, rank 1: 2g
+        average_gradient(tasks.s)
+        out[rank] = tasks.s.grad.tolist()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_the_task_weights_gradient_is_averaged_over_processes():
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = mp.Manager().dict()
+    mp.start_processes(_average_in_process, args=(port, out), nprocs=2, start_method="fork")  # no re-import
+    assert out[0] == out[1] == pytest.approx([1.5, 3.0, 4.5])  # (g + 2g) / 2 on both
+    alone = TaskWeights(curriculum=False, c=0.1)
+    alone.s.grad = torch.ones(3)
+    from igd.sid_loss import average_gradient
+
+    average_gradient(alone.s)  # one process, no group: unchanged
+    assert alone.s.grad.tolist() == [1.0, 1.0, 1.0]
