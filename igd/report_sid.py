@@ -85,6 +85,8 @@ def comparisons(predictions, runs: Mapping[str, Mapping[int, Mapping]]) -> list[
              "p (sign) | 95% CI |", "|" + "---|" * 11]
     for base, arm in _pairs(runs):
         preds = {k: {s: predictions(r["id"]) for s, r in runs[k].items()} for k in (base, arm)}
+        if not _same_users(preds[base], preds[arm]):  # across datasets: the same test rows, or no test
+            continue
         for m in ("hr@10", "ndcg@10"):
             try:
                 t = rd.paired(preds[base], preds[arm], m)
@@ -95,6 +97,15 @@ def comparisons(predictions, runs: Mapping[str, Mapping[int, Mapping]]) -> list[
                          f"{100 * t['relative']:+.1f}% | {t['wins']}/{t['losses']} | {t['p_sign']:.3g} | "
                          f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}] |")
     return lines + [""]
+
+
+def _same_users(a: Mapping[int, Sequence[Mapping]], b: Mapping[int, Sequence[Mapping]]) -> bool:
+    """Per seed both arms have, user_index names the same user_id (paired tests pair users)."""
+    for seed in set(a) & set(b):
+        ids = {p["user_index"]: p["user_id"] for p in a[seed]}
+        if any(ids.get(p["user_index"], p["user_id"]) != p["user_id"] for p in b[seed]):
+            return False
+    return True
 
 
 def token_table(rows: Sequence[Mapping]) -> list[str]:

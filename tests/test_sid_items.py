@@ -199,3 +199,12 @@ def test_the_task_weights_gradient_is_averaged_over_processes():
 
     average_gradient(alone.s)  # one process, no group: unchanged
     assert alone.s.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_paired_tests_across_datasets_need_the_same_users():
+    from igd.report_sid import _same_users
+
+    a = {0: [{"user_index": 0, "user_id": "u1"}, {"user_index": 1, "user_id": "u2"}]}
+    assert _same_users(a, {0: [{"user_index": 1, "user_id": "u2"}]})
+    assert not _same_users(a, {0: [{"user_index": 1, "user_id": "u9"}]})
+    assert _same_users(a, {1: [{"user_index": 0, "user_id": "other seed"}]})  # no shared seed: nothing to pair
