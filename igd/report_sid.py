@@ -59,10 +59,17 @@ def table(runs: Mapping[str, Mapping[int, Mapping]]) -> list[str]:
              "|" + "---|" * (len(METRICS) + 2)]
     for key, by_seed in runs.items():
         dataset, arm = key.split("/")
-        cells = [rd.cell([r["metrics"][m] for r in by_seed.values()]).text(1 if m == "invalid" else 4)
+        cells = [_text(m, [r["metrics"][m] for r in by_seed.values()])
                  if all(m in r["metrics"] for r in by_seed.values()) else "–" for m in METRICS]
         lines.append(f"| {_label(dataset, arm)} | {','.join(map(str, sorted(by_seed)))} | " + " | ".join(cells) + " |")
     return lines + [""]
+
+
+def _text(metric: str, values: Sequence[float]) -> str:
+    c = rd.cell(values)
+    if metric != "invalid":
+        return c.text(4)
+    return f"{c.mean:g}" if c.std is None else f"{c.mean:g} ± {c.std:.1f}"  # a count of sequences
 
 
 def _pairs(runs: Mapping[str, Mapping[int, Mapping]]) -> list[tuple[str, str]]:
