@@ -72,7 +72,9 @@ class Search:
 def walk_checkpoints(root: Path) -> Search:
     """Every folder holding igd_checkpoint.json under `root` (or `root` itself), at most
     MAX_DEPTH deep and MAX_DIRS folders visited; hidden folders and symlinks are not entered,
-    nor is a checkpoint's own folder (its model/ and tokenizer/ hold no checkpoint)."""
+    nor is a checkpoint's own folder (its model/ and tokenizer/ hold no checkpoint). A symlink
+    to a checkpoint folder is found, though (a folder of links picks checkpoints from a study):
+    nothing is walked through it, so no link loop or link out of `root` is searched."""
     if (root / META).is_file():
         return Search([root])
     found, visited = [], 0
@@ -85,6 +87,8 @@ def walk_checkpoints(root: Path) -> Search:
             found.append(here)
             subdirs.clear()
             continue
+        found += [here / d for d in subdirs
+                  if not d.startswith(".") and (here / d).is_symlink() and (here / d / META).is_file()]
         depth = len(here.relative_to(root).parts)
         subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and depth < MAX_DEPTH
                             and not (here / d).is_symlink())
