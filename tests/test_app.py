@@ -395,6 +395,7 @@ def demo_paths():
 def test_demo_models_recommend_and_path_view(monkeypatch, demo_paths):
     first = app(monkeypatch, demo_paths)  # the worked example: four films, the default arms' lists
     assert first.multiselect(key="history_pick").value == list(EXAMPLE_TITLES)
+    assert "Worked example: a history of four well-known films" in texts(first.success)
     assert [len(t.value) for t in first.table] == [10] * len(DEFAULT_VIEW)
     at = recommend(app(monkeypatch, demo_paths), ["Star Wars (1977)", "Fargo (1996)", "Toy Story (1995)"])
     assert [len(t.value) for t in at.table] == [10] * len(DEFAULT_VIEW)

@@ -126,3 +126,30 @@ def test_title_and_sid_checkpoints_are_not_mixed(monkeypatch, sid):
 def test_runs_page_lists_the_sid_arms(monkeypatch, sid):
     at = app(monkeypatch, sid, "views/runs.py")
     assert {ARMS["sid_ce"].label, ARMS["sid_igd"].label} <= set(at.dataframe[0].value["method"])
+
+
+def test_a_folder_of_links_to_checkpoints_is_a_checkpoint_folder(monkeypatch, sid):
+    """`--models` at a folder of symlinks to two checkpoints of a study (how one picks arms from
+    many): both are found and the lists drawn. The search entered no symlink, so it found none
+    ("found 0 checkpoint(s)"); it still walks through none (a link loop is no checkpoint)."""
+    links = sid["root"] / "links"
+    if not links.exists():
+        links.mkdir()
+        (links / "sft").symlink_to(sid["sft"], target_is_directory=True)
+        (links / "igd").symlink_to(sid["igd"], target_is_directory=True)
+        (links / "loop").symlink_to(links, target_is_directory=True)
+    at = app(monkeypatch, {**sid, "models": links})
+    assert not at.error, texts(at.error)
+    assert len(at.selectbox(key="sft_ckpt").options) == len(at.selectbox(key="igd_ckpt").options) == 1
+    recommend(at, ["kiwi", "lime"])
+    assert len(at.table) == 4 and all(len(t.value) == 10 for t in at.table)
+
+
+def test_the_worked_example_says_whose_history_it_is(monkeypatch, sid):
+    """A catalogue without the four films (Amazon, fruits) gets its first test user's history:
+    the note said "a history of four well-known films" over ten 3D-printer filaments."""
+    at = app(monkeypatch, sid)
+    shown = at.multiselect(key="history_pick").value
+    note = texts(at.success)
+    assert "films" not in note, note
+    assert f"Worked example: the history of the first user in test.csv ({len(shown)} items)" in note

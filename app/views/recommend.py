@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from arms_panels import IG_NORM_NOTE, divergence_panel, item_panel
-from igd.compare import TOKEN_LEGEND, check_history, compare_arms, example_history, path_rows, preset_arms
+from igd.compare import (EXAMPLE_TITLES, TOKEN_LEGEND, check_history, compare_arms, example_history, path_rows,
+                         preset_arms)
 from igd.config import ARMS, DECODINGS, DEFAULT_VIEW, VIEW_ARMS_MAX, VIEW_ARMS_MIN, VIEW_PRESETS
 from igd.sid_view import history_keys, item_labels, readable_titles
 from ui import (MAX_PASTE_CHARS, MAX_PASTE_LINES, bounded_entries, checkpoints_or_stop, current_paths,
@@ -31,8 +32,17 @@ LEVEL_NOTE = ("Level: the code level of the token (a = 1, the coarsest cluster, 
               "`igd sid build` the last level numbers the items that share all other codes). A level's IG is how "
               "much that code narrows down the item (Eq. 4-5); EOS ends the ID and, as every ID has one length, "
               "carries no IG.")
-EXAMPLE_NOTE = ("Worked example: a history of four well-known films and the default arms' lists. Change the "
-                "history or the columns and press Recommend.")
+EXAMPLE_NOTE = ("Worked example: {what} and the default arms' lists. Change the history or the columns and press "
+                "Recommend.")
+
+
+def example_note(example: tuple[str, ...], dataset) -> str:
+    """The worked example said as what it is: the four films, or (a catalogue without them) the
+    history of the first user of the split `example_history` took it from."""
+    if example == EXAMPLE_TITLES:
+        return EXAMPLE_NOTE.format(what="a history of four well-known films")
+    split = "test" if dataset.splits.get("test") else "valid"
+    return EXAMPLE_NOTE.format(what=f"the history of the first user in {split}.csv ({len(example)} items)")
 
 
 paths = current_paths()
@@ -94,8 +104,9 @@ with left:
     truth = None
     if mode == "Build a history":
         if first_visit:  # a worked example on arrival: a history and (below) its lists
-            st.session_state["history_pick"] = list(example_history(dataset))
-            st.session_state["example_pending"] = True
+            example = example_history(dataset)
+            st.session_state["history_pick"] = list(example)
+            st.session_state["example_pending"] = example_note(example, dataset)
         # Substring matching and no "Select N matches" entry: Enter adds the one highlighted
         # title (fuzzy matching + bulk select added Dr. Strangelove for "Star Wars").
         picked = st.multiselect("Search the catalogue and add items (oldest first)",
@@ -132,7 +143,8 @@ for note in history.notes:  # they quote what was typed
 # What the lists depend on: a stored result for other inputs is not shown under these controls.
 inputs = (history.titles, tuple(arm_labels), sft_pick["path"], igd_pick["path"], k, int(beams), alpha, hide, truth)
 pressed = st.button("Recommend", type="primary", key="recommend")
-example = st.session_state.pop("example_pending", False) and bool(history.titles)
+example_said = st.session_state.pop("example_pending", "")
+example = bool(example_said) and bool(history.titles)
 if pressed or example:
     if not history.titles:
         st.error("The history is empty: add at least one catalogue item (search the catalogue, or paste "
@@ -146,7 +158,7 @@ if pressed or example:
             arms = preset_arms(arm_labels, sft, igd, alpha)
             result = compare_arms(arms, history.titles, k=k, beams=int(beams), hide_history=hide)
         st.session_state["comparison"] = {"result": result, "truth": truth, "history": history.titles,
-                                          "inputs": inputs, "example": example and not pressed}
+                                          "inputs": inputs, "example": "" if pressed else example_said}
         for key in ("item_title", "path_title"):  # new lists: the pickers start again (ground truth first)
             st.session_state.pop(key, None)
 
@@ -160,7 +172,7 @@ if shown["inputs"] != inputs:  # never old lists under new controls
 
 result, truth = shown["result"], shown["truth"]
 if shown.get("example"):
-    st.success(EXAMPLE_NOTE)
+    st.success(shown["example"])
 for note in result.notes:
     st.info(markdown_literal(note))
 differ, in_history = result.differing(), set(shown["history"])
