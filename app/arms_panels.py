@@ -11,6 +11,7 @@ import streamlit as st
 
 from igd.arms_view import divergence, item_across_arms
 from igd.compare import TOKEN_LEGEND, Comparison
+from igd.sid_view import level_label
 from ui import markdown_literal
 
 CHART_TOP = 8  # candidates per arm drawn in the divergence chart
@@ -24,12 +25,17 @@ def fit(rows: int, most: int = 15) -> int:
 IG_NORM_NOTE = ("IG~ is the token's IG min-max scaled over the candidate tokens of its own step (Eq. 9): "
                 "1 for the most decisive candidate, 0 for the least (and for every token when all are alike); "
                 "IGD-Decoding weights the step's log p by w = 1 − α·IG~ (Eq. 8).")
+ITEM_TITLE_NOTE = (TOKEN_LEGEND + " BIGRec-style arms (length penalty 1) divide the sum by the number of tokens, "
+                   "so their scores (about −0.3) are on another scale than D3's sums (about −3).")
+ITEM_SID_NOTE = ("Each step is one code level of the semantic ID (a = level 1, the coarsest, then b, c, …); the "
+                 "last step is EOS, the end of the ID. BIGRec-style arms (length penalty 1) divide the sum by the "
+                 "number of tokens, so their scores are on another scale than D3's sums.")
 
 
 def item_panel(result: Comparison, truth: str | None, catalogue_titles: list[str],
-               shown_as: Callable[[str], str] = str) -> None:
+               shown_as: Callable[[str], str] = str, items: str = "title") -> None:
     """`catalogue_titles`: the item keys (titles, or semantic IDs); `shown_as`: a key as the page
-    shows it (a semantic ID with its title)."""
+    shows it (a semantic ID with its title); `items`: "sid" adds each token's code level."""
     st.header("One item across arms")
     st.caption("Pick any title (the ground truth, a listed one, or type to search the catalogue): its rank, "
                "beam score and token path under every arm. Arrows: rank shift from the first column's arm.")
@@ -51,17 +57,20 @@ def item_panel(result: Comparison, truth: str | None, catalogue_titles: list[str
     if len(paths) == 1:  # one tokenizer: one row per token, one column per arm (what it adds, w·log p)
         steps = pd.DataFrame({"step": [p["step"] for p in rows[0].path], "token": [p["token"] for p in rows[0].path],
                               "IG": [p["ig"] for p in rows[0].path], "IG~": [p["ig_norm"] for p in rows[0].path]})
+        if items == "sid":  # as the token path shows it: "1 (a)", …, "EOS"
+            steps.insert(1, "level", [level_label(t) for t in steps["token"]])
         for r in rows:
             steps[f"{r.arm}: w·log p"] = [p["score"] for p in r.path]
     else:  # checkpoints with other tokenizers split the title differently: one row per arm and token
-        steps = pd.DataFrame([{"arm": r.arm, "step": p["step"], "token": p["token"], "IG": p["ig"],
-                               "IG~": p["ig_norm"], "w·log p": p["score"]} for r in rows for p in r.path])
+        steps = pd.DataFrame([{"arm": r.arm, "step": p["step"],
+                               **({"level": level_label(p["token"])} if items == "sid" else {}), "token": p["token"],
+                               "IG": p["ig"], "IG~": p["ig_norm"], "w·log p": p["score"]} for r in rows for p in r.path])
     st.dataframe(steps, hide_index=True, width="stretch", height=fit(len(steps), most=25))
-    st.caption(TOKEN_LEGEND + " BIGRec-style arms (length penalty 1) divide the sum by the number of tokens, "
-               "so their scores (about −0.3) are on another scale than D3's sums (about −3).")
+    st.caption(ITEM_SID_NOTE if items == "sid" else ITEM_TITLE_NOTE)
 
 
-def divergence_panel(result: Comparison) -> None:
+def divergence_panel(result: Comparison, shown_as: Callable[[str], str] = str) -> None:
+    """`shown_as`: an item key as the page shows it ("title · ID" for a semantic ID)."""
     st.header("Where the beams part")
     labels = list(result.sides)
     a_col, b_col = st.columns(2)
@@ -71,7 +80,7 @@ def divergence_panel(result: Comparison) -> None:
         st.info("Pick two different arms.")
         return
     try:
-        d = divergence(result, arm_a, arm_b)
+        d = divergence(result, arm_a, arm_b, shown_as)
     except ValueError as err:
         st.warning(markdown_literal(str(err)))
         return

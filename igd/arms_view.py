@@ -10,6 +10,7 @@ trie path (`igd.decode.explain`), so its score is known under every arm, listed 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -113,8 +114,9 @@ def _next_logp(side: Side, prefix: tuple[int, ...]) -> np.ndarray:
     return torch.log_softmax(model(input_ids=ids).logits[0, -1].float(), dim=-1).cpu().numpy()
 
 
-def divergence(comparison: Comparison, arm_a: str, arm_b: str) -> Divergence:
-    """Where the top-1 titles of `arm_a` and `arm_b` part (see `Divergence`)."""
+def divergence(comparison: Comparison, arm_a: str, arm_b: str, shown_as: Callable[[str], str] = str) -> Divergence:
+    """Where the top-1 titles of `arm_a` and `arm_b` part (see `Divergence`); `shown_as`: an item
+    key as the note names it (a semantic ID with its title, igd.sid_view.item_labels)."""
     a, b = comparison.sides[arm_a], comparison.sides[arm_b]
     if a.loaded.ig.fingerprint != b.loaded.ig.fingerprint:
         raise ValueError(f"{arm_a!r} and {arm_b!r} decode over different item tries (other tokenizers or "
@@ -126,7 +128,7 @@ def divergence(comparison: Comparison, arm_a: str, arm_b: str) -> Divergence:
     at = first_difference(top_a[0].token_ids, top_b[0].token_ids)
     if at is None:
         return Divergence(arm_a, arm_b, None, topk, (), ("", ""), (),
-                          f"Both arms rank {top_a[0].title!r} first: their top-1 beams never part.")
+                          f"Both arms rank {shown_as(top_a[0].title)!r} first: their top-1 beams never part.")
     ig = a.loaded.ig
     prefix = top_a[0].token_ids[:at]
     node = int(ig.trie.walk(np.array([prefix], dtype=np.int64))[0]) if at else 0

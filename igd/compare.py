@@ -298,7 +298,8 @@ def explore(loaded: Loaded, prefix: str, limit: int = 50, names: Mapping[str, st
     path, entropy and training mass), each next token's IG with the number of matching titles
     and training targets below it, and, when the prefix is a complete title, the IG of every
     token of its path. With `names` (item key -> readable title: semantic IDs) an item matches
-    by its ID (`<a_3>` walks the codes) or by its title, and each listed item carries its name."""
+    by its ID (`<a_3>` walks the codes) or by its title, and each listed item carries its name.
+    For semantic IDs the shared path is of codes only: a complete ID's <eos> is left out."""
     ig, trie = loaded.ig, loaded.ig.trie
     p = prefix.lstrip().lower()
     spelled = [(t[0].lower(), *([names[t[0]].lower()] if names and t[0] in names else [])) for t in ig.seq_titles]
@@ -318,7 +319,10 @@ def explore(loaded: Loaded, prefix: str, limit: int = 50, names: Mapping[str, st
     children.sort(key=lambda c: (-c["train_targets_below"], -c["titles_below"]))
     counts = {i: int(ig.node_count[trie.leaf[i]]) for i in matches}
     top = sorted(matches, key=lambda i: (-counts[i], ig.seq_titles[i][0]))[:limit]
-    return {"node": node, "path": [token_text(loaded, t) for t in _tokens_to(trie, node)],
+    path = [token_text(loaded, t) for t in _tokens_to(trie, node)]
+    if loaded.items == "sid" and path[-1:] == ["<eos>"]:
+        path = path[:-1]
+    return {"node": node, "path": path,
             "entropy": float(ig.node_entropy[node]), "train_targets": int(ig.node_count[node]),
             "n_matches": len(matches), "children": children,
             "complete": _complete_path(loaded, p, [i for i in matches if p.rstrip() in spelled[i]]),

@@ -78,6 +78,7 @@ def test_side_by_side_shows_one_list_per_arm(monkeypatch, fruit):
     assert {"kiwi", "lime"} & set().union(*every) == set().union(
         *[set(t.value["title"][t.value[""].str.contains("⟲")]) for t in lists])  # history items marked
     assert "Latency of the 4 arms" in texts(at.caption)
+    assert "divide by the title's length (length penalty 1: about −0.3)" in texts(at.caption)
     assert at.get("download_button")
 
 
@@ -91,6 +92,7 @@ def test_the_first_visit_shows_a_worked_example(monkeypatch, fruit):
     assert [h.value for h in at.subheader][:4] == list(DEFAULT_VIEW) and len(at.table) == 4
     assert "Worked example" in texts(at.success)
     assert at.expander[0].label == "How to read this page" and "about −0.3" in texts(at.expander[0].markdown)
+    assert "constrained to catalogue titles" in texts(at.expander[0].markdown)
     recommend(at, ["kiwi", "lime"])  # the user's own history: no longer the example
     assert len(at.table) == 4 and "Worked example" not in texts(at.success)
     at.switch_page("views/runs.py").run()
@@ -154,6 +156,9 @@ def test_item_across_arms_on_the_page_matches_the_core(monkeypatch, fruit):
     assert list(shown["shift"]) == [r.shift for r in rows]
     np.testing.assert_allclose(shown["beam score"].to_numpy(), [r.score for r in rows], atol=1e-9)
     assert list(shown["tokens"]) == [" | ".join(p["token"] for p in r.path) for r in rows]
+    assert "level" not in at.dataframe[2].value.columns  # titles: no code levels
+    assert "⏎ a newline (every title ends with one)" in texts(at.caption)
+    assert "so their scores (about −0.3) are on another scale" in texts(at.caption)
 
 
 def test_divergence_on_the_page_matches_the_core(monkeypatch, fruit):
@@ -365,6 +370,8 @@ def test_catalogue_page(monkeypatch, fruit):
     path = at.dataframe[1].value
     assert "".join(path["token"]) == "band⏎<eos>" and (path["ig"] >= 0).all()
     assert '"band" is a complete title' in texts(at.caption)
+    at.text_input(key="prefix").set_value("bandana").run()  # one title: said in the singular
+    assert '**1** title starts with "bandana"; its token path is' in texts(at.markdown)
     at.text_input(key="prefix").set_value("zzz").run()
     assert "No title starts with" in texts(at.warning)
 

@@ -19,6 +19,7 @@ from igd.config import ARMS, DEFAULT_VIEW
 from igd.data import load_dataset
 from igd.evaluate import checkpoint_trie
 from igd.sid_build import SidConfig, build_sids
+from igd.sid_view import item_labels
 from igd.sid_tokens import sid_codes
 from test_app import app, recommend, texts
 
@@ -57,6 +58,34 @@ def test_lists_show_each_recommendation_as_its_title_and_its_id(monkeypatch, sid
     history = at.session_state["comparison"]["history"]
     assert history == (kiwi[0], cat.titles[cat.names.index("lime")])
     assert "'kiwi' names 2 items" in texts(at.info) and "semantic IDs" in texts(at.caption)
+    # the texts speak of IDs on a trie of codes, not of titles and their −0.3 scores
+    intro = texts(at.expander[0].markdown)
+    assert "constrained to the catalogue's semantic IDs (a prefix trie of code tokens)" in intro
+    assert "catalogue titles" not in intro and "−0.3" not in intro
+    captions = texts(at.caption)
+    assert "beam search constrained to the catalogue's semantic IDs" in captions
+    assert "−0.3" not in captions and "title's length" not in captions
+
+
+def test_one_item_across_arms_shows_code_levels(monkeypatch, sid):
+    at = recommend(app(monkeypatch, sid), ["kiwi", "lime"])
+    steps = at.dataframe[2].value  # the item panel's step table (the ground truth is none: the first listed)
+    assert list(steps.columns[:3]) == ["step", "level", "token"]
+    assert list(steps["level"]) == ["1 (a)", "2 (b)", "3 (c)", "EOS"]
+    captions = texts(at.caption)
+    assert "Each step is one code level of the semantic ID (a = level 1" in captions and "EOS, the end of the ID" in captions
+    assert "every title ends with" not in captions and "BPE" not in captions
+
+
+def test_beams_that_never_part_name_the_item_with_its_title(monkeypatch, sid):
+    at = app(monkeypatch, sid)
+    at.slider(key="alpha").set_value(0.0)  # D3 + IGD-Decoding at α = 0 is D3: one top item
+    at.multiselect(key="arms").set_value(["D3", "D3 + IGD-Decoding"])
+    recommend(at, ["kiwi", "lime"])
+    top = at.session_state["comparison"]["result"].top("D3")[0].title
+    cat = load_dataset(sid["data"], items="sid").catalogue
+    label = item_labels(cat)[top]
+    assert LABEL.match(label) and f"Both arms rank {label!r} first" in texts(at.info)
 
 
 def test_token_path_has_one_row_per_code_level_plus_eos_with_igds_ig(monkeypatch, sid):
@@ -98,6 +127,10 @@ def test_trie_explorer_walks_the_codes_and_finds_items_by_title(monkeypatch, sid
     path = at.dataframe[1].value
     assert list(path["level"]) == ["1 (a)", "2 (b)", "3 (c)", "EOS"] and (path["ig"] >= 0).all()
     assert "is a complete item" in texts(at.caption)
+    said = texts(at.markdown)  # one item, and its path of codes without the <eos>
+    codes = " · ".join(f'"{c}"' for c in sid_codes(full))
+    assert f'**1** item (by ID or title) starts with "{full}"; its code path is {codes} — H' in said
+    assert "1** items" not in said and "<eos>" not in said
 
 
 def test_a_sid_checkpoint_with_a_d3_dataset_is_a_message(monkeypatch, sid):

@@ -78,8 +78,11 @@ if prefix.strip() and e["n_matches"] == 0:
                + ("code (<a_…) or of a catalogue title." if sid else "catalogue title."))
     st.stop()
 # tokens escaped, not in code spans: a token may hold a backtick
-st.markdown(f"**{e['n_matches']:,}** {'items (by ID or title)' if sid else 'titles'} start with "
-            f"{said(prefix.strip())}; their shared {'code' if sid else 'token'} prefix is "
+one = e["n_matches"] == 1
+st.markdown(f"**{e['n_matches']:,}** {'item' if sid else 'title'}{'' if one else 's'}"
+            f"{' (by ID or title)' if sid else ''} start{'s' if one else ''} with "
+            f"{said(prefix.strip())}; {'its' if one else 'their shared'} {'code' if sid else 'token'} "
+            f"{'path' if one else 'prefix'} is "
             + (" · ".join(said(t) for t in e["path"]) if e["path"] else "empty (they split at the first token)")
             + f" — H = {e['entropy']:.3f} nats over {e['train_targets']:,} training targets.")
 left, right = st.columns(2)

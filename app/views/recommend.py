@@ -21,11 +21,13 @@ INTRO = (
     "Each column is an **arm**: a checkpoint and a decoding. The **SFT** checkpoint is fine-tuned with plain "
     "cross-entropy (Eq. 1); the **IGD-tuned** one weights the loss of zero-IG tokens (tokens that do not narrow "
     "down which item it is) by β < 1 (IGD-Tuning, Eq. 6-7). **BIGRec** decodes with beam search constrained to "
-    "catalogue titles and length penalty 1, so its score is the *mean* log-probability per token (about −0.3); "
-    "**D3** drops the length penalty, so its score is the *sum* (about −3: the two scales do not compare); "
+    "{constrained} and length penalty 1, so its score is the *mean* log-probability per token{mean}; "
+    "**D3** drops the length penalty, so its score is the *sum* ({sum}the two scales do not compare); "
     "**IGD-Decoding** multiplies each step's log p by w = 1 − α·IG~ (Eq. 8-9), so a decisive token's low "
     "probability costs less and likely filler tokens no longer decide the ranking. Below the lists: the token "
     "path of a recommendation, one item across all arms, and the step where two arms' beams part.")
+INTRO_TITLE = INTRO.format(constrained="catalogue titles", mean=" (about −0.3)", sum="about −3: ")
+INTRO_SID = INTRO.format(constrained="the catalogue's semantic IDs (a prefix trie of code tokens)", mean="", sum="")
 SID_NOTE = ("These checkpoints name items by semantic IDs: each list shows an item's title with its ID, and the "
             "token path one code per level (a = level 1, the coarsest, then b, c, …; EOS ends the ID).")
 LEVEL_NOTE = ("Level: the code level of the token (a = 1, the coarsest cluster, then b, c, …; in IDs from "
@@ -51,7 +53,8 @@ st.title("Recommend: BIGRec, D3 and IGD side by side, arm by arm")
 first_visit = not st.session_state.get("recommend_visited")
 st.session_state["recommend_visited"] = True
 with st.expander("How to read this page", expanded=first_visit):
-    st.markdown(INTRO)
+    intro = st.empty()  # the title text until the picked checkpoint says its items are semantic IDs
+    intro.markdown(INTRO_TITLE)
 found, not_offered = checkpoints_or_stop(paths["models"])
 sft_choices = [c for c in found if c["method"] == "sft"]
 igd_choices = [c for c in found if c["method"] == "igd"] or [c for c in found if c["method"] != "sft"]
@@ -97,6 +100,7 @@ def shown_as(key: str) -> str:
 
 
 if items == "sid":
+    intro.markdown(INTRO_SID)
     st.caption(SID_NOTE)
 
 with left:
@@ -205,8 +209,11 @@ for col, label in zip(cols, result.sides):
         st.table(style.format({"score": "{:.3f}", "title": markdown_literal}), hide_index=True)
         st.caption(f"{side.seconds:.2f} s")
 st.caption(f"Latency of the {len(result.sides)} arms: {result.seconds:.2f} s (model forward passes and beam "
-           "search, on the device this app runs on). Scores: BIGRec-style arms divide by the title's length "
-           "(length penalty 1: about −0.3); D3-style arms sum the log-probs (about −3).")
+           + ("search constrained to the catalogue's semantic IDs, on the device this app runs on). Scores: "
+              "BIGRec-style arms divide by the ID's length in tokens (length penalty 1: the mean log-prob per "
+              "code); D3-style arms sum the log-probs." if items == "sid" else
+              "search, on the device this app runs on). Scores: BIGRec-style arms divide by the title's length "
+              "(length penalty 1: about −0.3); D3-style arms sum the log-probs (about −3)."))
 csv = pd.DataFrame([{"arm": label, "rank": i, "title": shown_as(r.title), "score": r.score}
                     for label in result.sides for i, r in enumerate(result.top(label), start=1)])
 st.download_button("Download the lists (CSV)", csv.to_csv(index=False), "igd-lists.csv", "text/csv",
@@ -271,5 +278,5 @@ if result.sides[method].length_penalty:  # length penalty 1: the beam score is t
 else:
     st.caption(f"Σ score = {total:.4f}: the {markdown_literal(method)} beam score of this title.")
 
-item_panel(result, truth, dataset.catalogue.distinct_titles, shown_as)
-divergence_panel(result)
+item_panel(result, truth, dataset.catalogue.distinct_titles, shown_as, items)
+divergence_panel(result, shown_as)
