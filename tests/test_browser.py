@@ -241,8 +241,9 @@ def test_hosted_30_mb_paste_is_a_short_message(hosted_server, page):
     box.press("Control+Enter")
     page.get_by_role("button", name="Recommend").click()
     see(page, "Latency of the 4 arms")
-    page.locator('[data-testid="stTable"]').nth(2).wait_for()
-    assert any("not in the catalogue were skipped" in text for text in alerts(page))
+    # The worked example's tables are on the page already: wait for the new run's note itself
+    # (under load the rerun took seconds, and the check ran against the example's page).
+    assert until(lambda: any("not in the catalogue were skipped" in text for text in alerts(page)), 120)
     assert all(len(text) < 400 for text in alerts(page)), alerts(page)
     body = page.inner_text("body")
     assert str(REPO) not in body and "/home/" not in body and "/tmp/" not in body
