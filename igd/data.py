@@ -260,7 +260,6 @@ def load_dataset(root: Path | str, lazy: bool = False, items: str = "title") -> 
 def sid_items(dataset: Dataset) -> Dataset:
     """The dataset with items named by their semantic IDs (see `load_dataset`)."""
     from dataclasses import replace
-
     cat = dataset.catalogue
     if cat.sids is None:
         raise DataError(dataset.root / INFO_FILE, None, "has no semantic IDs (D3 layout: title<TAB>item_id)",
