@@ -133,7 +133,9 @@ def weighted_cross_entropy(logits: Tensor, labels: Tensor, weights: Tensor,
     ignored, weights [B, T] float aligned with labels (values at ignored positions are never
     read, NaN included). Weights must be finite and >= 0 at label positions (`method_weights`
     guarantees it). total_weight replaces this batch's sum of weights (see the module
-    docstring on gradient accumulation).
+    docstring on gradient accumulation). Weights [B, T, K] score K weightings at once (multi-target
+    learning): the loss is then [K], each weighting over its own sum of weights (total_weight [K]),
+    from one cross-entropy pass.
 
     No label token (or a zero sum of weights) gives a loss of exactly 0 that is still a function
     of `logits`: backward() then yields zero gradients instead of none, so every DDP rank
@@ -141,13 +143,13 @@ def weighted_cross_entropy(logits: Tensor, labels: Tensor, weights: Tensor,
 
     Returns (loss, per_token_ce [B, T-1] float32, detached, 0 at ignored positions).
     """
-    _check_shapes(logits, labels, weights)
+    _check_shapes(logits, labels, weights if weights.dim() != 3 else weights[..., 0])
     logits, labels, weights = shift_for_causal_lm(logits, labels, weights)
     mask = labels != IGNORE_INDEX
     # Only label rows are cast to float32: the prompt, most of the sequence, is never copied.
     ce = F.cross_entropy(logits[mask].float(), labels[mask], reduction="none")
-    w = weights[mask].float()
-    loss = (w * ce).sum() / _denominator(w, total_weight)
+    w = weights[mask].float()  # [N], or [N, K]
+    loss = (w * (ce if w.dim() == 1 else ce[:, None])).sum(0) / _denominator(w, total_weight)
     return loss, _scatter(ce, mask)
 
 
@@ -223,8 +225,9 @@ def _check_aligned(labels: Tensor, mask: Tensor, ref_labels: Tensor, ref_mask: T
 
 
 def _denominator(w: Tensor, total_weight: float | Tensor | None) -> Tensor:
-    """sum(w), or total_weight; a zero denominator becomes 1 (the numerator is then 0)."""
-    total = w.sum() if total_weight is None else torch.as_tensor(
+    """sum(w) (per column of a [N, K] w), or total_weight; a zero denominator becomes 1 (the
+    numerator is then 0)."""
+    total = w.sum(0) if total_weight is None else torch.as_tensor(
         total_weight, dtype=torch.float32, device=w.device)
     return torch.where(total > 0, total, torch.ones_like(total))
 

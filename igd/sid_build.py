@@ -28,7 +28,7 @@ from igd.data import (INFO_FILE, MANIFEST, SPLITS, DataError, decode, fingerprin
 from igd.prepare import check_replaceable, write_folder
 from igd.sid_codes import code_stats, codebook_size, random_codes, rq_kmeans, with_unique_level
 from igd.sid_targets import item_embeddings
-from igd.sid_weights import front_greater_weights, level_spreads
+from igd.sid_weights import front_greater_from_spreads, level_spreads
 
 METHODS = ("rq-kmeans", "random")
 
@@ -87,7 +87,7 @@ def build_sids(cfg: SidConfig) -> dict:
               "extra_level_max": int(full[:, -1].max()), "collision_rate_before": before.collision_rate,
               "collision_rate_after": after.collision_rate, "utilisation": list(before.utilisation),
               "text": text_kind, "level_spreads": [float(v) for v in spreads],
-              "front_greater": [float(v) for v in front_greater_weights(x, full)],
+              "front_greater": [float(v) for v in front_greater_from_spreads(spreads)],
               "seconds": time.perf_counter() - started}
     record = {"igd_version": __version__, "source": {"dataset": dataset.name, "fingerprint": dataset.fingerprint},
               "sid": {**asdict(cfg), **{k: v for k, v in report.items() if k != "seconds"}},

@@ -69,10 +69,5 @@ def multi_target_loss(logits: Tensor, labels: Tensor, weights: Tensor, task_w: T
     `total_weight[k]`, the whole optimiser step's). weights [B, T, K]; returns (loss, per-token CE)."""
     if weights.dim() != 3 or weights.shape[-1] != task_w.shape[0]:
         raise ValueError(f"weights {tuple(weights.shape)} need one column per task ({task_w.shape[0]})")
-    losses, ce = [], None
-    for k in range(weights.shape[-1]):
-        total = None if total_weight is None else total_weight[k]
-        loss_k, ce_k = weighted_cross_entropy(logits, labels, weights[..., k], total_weight=total)
-        losses.append(loss_k)
-        ce = ce_k if ce is None else ce  # the same per-token CE for every task
-    return (task_w.to(logits.device) * torch.stack(losses)).sum(), ce
+    losses, ce = weighted_cross_entropy(logits, labels, weights, total_weight=total_weight)  # [K]
+    return (task_w.to(logits.device) * losses).sum(), ce

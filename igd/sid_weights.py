@@ -51,7 +51,11 @@ def level_spreads(embeddings: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 def front_greater_weights(embeddings: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """w_l for l = 1..L (EOS, weight 1, not included)."""
-    spreads = level_spreads(embeddings, codes)
+    return front_greater_from_spreads(level_spreads(embeddings, codes))
+
+
+def front_greater_from_spreads(spreads: np.ndarray) -> np.ndarray:
+    """w_l from spread(0..L) (`level_spreads`)."""
     gains = np.maximum(spreads[:-1] - spreads[1:], 0.0)  # g_l >= 0: a finer grouping never spreads more
     logs = np.log1p(gains)
     if logs.sum() == 0:  # no level separates anything: equal weights

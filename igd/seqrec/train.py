@@ -12,7 +12,6 @@ import copy
 import json
 import math
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from igd.data import Catalogue, Dataset, Sample, evenly_spaced, load_dataset, split_rows
+from igd.info_gain import title_counts
 from igd.metrics import head_tail, head_titles, hit_ndcg, rank_of, summarize
 from igd.seqrec.gru4rec import GRU4Rec, GRU4RecConfig
 from igd.seqrec.lrurec import LRURec, LRURecConfig
@@ -169,7 +169,7 @@ def evaluate_rows(model: nn.Module, dataset: Dataset, rows: Sequence[Sample], k:
     metrics = summarize(ranks, [r["items"] for r in results], [r["scores"] for r in results],
                         num_beams=k, invalid=0)
     if train_rows:
-        metrics |= head_tail(ranks, targets, head_titles(Counter(titles[s.target] for s in train_rows)), min(10, k))
+        metrics |= head_tail(ranks, targets, head_titles(title_counts(train_rows, dataset.catalogue)), min(10, k))
     predictions = [{"user_index": i, "user_id": s.user_id, "target_title": t, "rank": rank,
                     "items": r["items"], "scores": r["scores"]}
                    for i, (s, t, r, rank) in enumerate(zip(rows, targets, results, ranks))]
