@@ -67,6 +67,7 @@ def _train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
         method=getattr(args, "method", "sft"), beta=getattr(args, "beta", default(TrainConfig, "beta")),
         igd_weighting=args.igd_weighting, cft_alpha=args.cft_alpha, tokenizer=args.tokenizer,
         items=getattr(args, "items", default(TrainConfig, "items")), pace_c=args.pace_c,
+        history_titles=getattr(args, "history_titles", False),
         finetune=args.finetune, lora=LoraSettings(r=args.lora_r, alpha=args.lora_alpha),
         tiny=TinyConfig(hidden_size=args.tiny_hidden, layers=args.tiny_layers),
         style=args.style, preamble=_resolve(args, "preamble", None), category=args.category,
@@ -243,7 +244,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         return None if text is None else tuple(_list(text, float))
 
     cfg = ExperimentConfig(
-        base=_train_config(args, out="", beta=1.0), methods=tuple(_list(args.methods, str)),
+        base=_train_config(args, out="", beta=1.0, history_titles=False), history_titles=args.history_titles,
+        methods=tuple(_list(args.methods, str)),
         seeds=tuple(_list(args.seeds, int)), betas=floats("beta") or default(ExperimentConfig, "betas"),
         alphas=floats("alpha") or default(ExperimentConfig, "alphas"), pos_betas=floats("pos_beta"),
         cft_betas=floats("cft_beta"), linear_betas=floats("linear_beta"),

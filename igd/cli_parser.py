@@ -96,6 +96,9 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cft-alpha", type=float, default=tc("cft_alpha"), help="CFT's counterfactual weight")
     p.add_argument("--pace-c", type=float, default=tc("pace_c"),
                    help=f"mtl-curriculum's pace rate c (default {tc('pace_c'):g}, the authors' scripts)")
+    p.add_argument("--history-titles", action="store_true",
+                   help="semantic IDs: put each history item's title after its ID in the prompt (the target "
+                        "stays the codes)")
     p.add_argument("--tokenizer", default=tc("tokenizer"), help="tokenizer of the tiny model")
     p.add_argument("--finetune", choices=("lora", "qlora", "full"), default=tc("finetune"),
                    help="pretrained models: LoRA (default), 4-bit QLoRA (CUDA + bitsandbytes) or full")

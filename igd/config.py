@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -232,6 +232,7 @@ class TrainConfig:
     category: str = "items"
     items: str = "title"  # ITEMS: "sid" reads the dataset's semantic IDs (tiny only)
     pace_c: float = PACE_C  # mtl-curriculum's c
+    history_titles: bool = False  # items "sid": each history ID followed by its title in the prompt
     unseen: str = "generable"
     decisiveness: str = "ig"  # DECISIVENESS: the measure in place of IG in weights, IG~ and the trie
     eval_loss: str = "ce"  # EVAL_LOSSES
@@ -289,18 +290,23 @@ class TrainConfig:
         if self.items == "sid" and (self.style != "plain" or self.preamble == "official"):
             raise ConfigError("items", self.items, "semantic-ID targets are the codes + EOS",
                               "leave --style and the official preamble out with --items sid", "TrainConfig")
+        if self.history_titles and self.items != "sid":
+            raise ConfigError("history_titles", self.history_titles, "titles are already the items' names here",
+                              "pass --items sid with --history-titles, or leave it out", "TrainConfig")
         check_range(self, "pace_c", 0.0, math.inf, low_open=True)
 
     @property
     def is_tiny(self) -> bool:
         return self.model == "tiny"
 
-    def template(self):
+    def template(self, names: Mapping[str, str] | None = None):
+        """The prompt; `names` (ID -> title) puts titles beside the IDs (only with history_titles)."""
         from igd.templates import Template
 
         preamble = self.preamble or ("short" if self.is_tiny else "alpaca")
         style = "codes" if self.items == "sid" else self.style
-        return Template(style=style, category=self.category, preamble=preamble)
+        return Template(style=style, category=self.category, preamble=preamble,
+                        names=dict(names) if self.history_titles and names is not None else None)
 
 
 @dataclass(frozen=True)

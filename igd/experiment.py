@@ -39,7 +39,8 @@ _LOCATION_FIELDS = ("data", "out", "overwrite")
 def checkpoint_dir(cfg: ExperimentConfig, method: str, beta: float | None, seed: int,
                    weighting: str = "binary", items: str = "title") -> Path:
     name = load_dataset(cfg.base.data).name
-    tag = (("sid-" if items == "sid" else "") + method + ("-linear" if weighting == "linear" else "")
+    sid = ("sid-titled-" if cfg.history_titles else "sid-") if items == "sid" else ""
+    tag = (sid + method + ("-linear" if weighting == "linear" else "")
            + _measure_tag(cfg.base.decisiveness)
            + ("" if beta is None else f"-beta{beta:g}"))
     return Path(cfg.out_dir) / name / cfg.base.model.replace("/", "_") / f"{tag}-seed{seed}"
@@ -61,7 +62,7 @@ def _train_config(cfg: ExperimentConfig, method: str, beta: float | None, seed: 
                   weighting: str, items: str = "title") -> TrainConfig:
     return replace(cfg.base, out=str(checkpoint_dir(cfg, method, beta, seed, weighting, items)), method=method,
                    beta=beta if beta is not None else 1.0, igd_weighting=weighting, seed=seed, overwrite=True,
-                   items=items)
+                   items=items, history_titles=cfg.history_titles and items == "sid")
 
 
 def ensure_checkpoint(cfg: ExperimentConfig, method: str, beta: float | None, seed: int, store,

@@ -28,6 +28,7 @@ class ExperimentConfig:
     num_beams: int = 10
     batch_size: int = 16
     beam_stop: str = "fast"
+    history_titles: bool = False  # SID arms: titles beside the IDs in the history (TrainConfig)
 
     def __post_init__(self) -> None:
         owner = "ExperimentConfig"
@@ -42,6 +43,9 @@ class ExperimentConfig:
                 raise ConfigError(name, list(getattr(self, name)), "empty", "pass at least one value", owner)
         for s in self.seeds:
             check_seed(self, "seeds", s)
+        if self.history_titles and not any(ARMS[m].items == "sid" for m in self.methods):
+            raise ConfigError("history_titles", True, "no semantic-ID arm to put titles beside",
+                              "add a sid_* arm to --methods, or leave --history-titles out", owner)
         check_choice(self, "select_metric", self.select_metric, SELECT_METRICS)
         check_choice(self, "beam_stop", self.beam_stop, BEAM_STOPS)
         for name in ("betas", "alphas", "pos_betas", "cft_betas", "linear_betas"):

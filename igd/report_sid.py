@@ -24,6 +24,7 @@ ORDER = ("d3", "igd", "sid_ce", "sid_front_greater", "sid_frequency", "sid_mtl",
          "sid_igd_t", "sid_igd")
 # Each method against SID cross-entropy on the same IDs; IGD-Decoding against IGD-Tuning alone.
 VERSUS = (*((a, "sid_ce") for a in ORDER[3:]), ("sid_igd", "sid_igd_t"))
+TITLED = "+titles"
 
 
 def has_sid(rows: Sequence[Mapping]) -> bool:
@@ -36,11 +37,21 @@ def _key(dataset: str, arm: str) -> str:
 
 def _label(dataset: str, arm: str) -> str:
     what = "random codes" if dataset.endswith("-random") else "titles" if not arm.startswith("sid_") else "IDs"
+    if dataset.endswith(TITLED):
+        dataset, what = dataset.removesuffix(TITLED), "IDs, history with titles"
     return f"{ARMS[arm].label} ({what}, {dataset})"
+
+
+def _titled(row: Mapping) -> Mapping:
+    """A run trained with titles beside the history IDs (`--history-titles`) is its own row:
+    its dataset is shown as 'dataset+titles' (the same users, so it pairs with the others)."""
+    train = (row.get("config") or {}).get("train_config") or {}
+    return {**row, "dataset": row["dataset"] + TITLED} if train.get("history_titles") else row
 
 
 def sid_runs(rows: Sequence[Mapping]) -> dict[str, dict[int, Mapping]]:
     """'dataset/arm' -> seed -> latest complete test evaluation, in table order."""
+    rows = [_titled(r) for r in rows]
     datasets = sorted({r["dataset"] for r in rows if r["split"] == "test" and r["status"] == "complete"},
                       key=lambda d: (d.endswith("-random"), d))
     out: dict[str, dict[int, Mapping]] = {}
@@ -74,10 +85,11 @@ def _text(metric: str, values: Sequence[float]) -> str:
 
 def _pairs(runs: Mapping[str, Mapping[int, Mapping]]) -> list[tuple[str, str]]:
     """(base, arm) keys to test: VERSUS inside each dataset, SID CE against the random-code
-    control, and SID CE against title D3."""
+    control and against title D3, and SID CE with titles in the history against IDs alone."""
     keys = list(runs)
     ids = [k for k in keys if k.endswith("/sid_ce") and not k.split("/")[0].endswith("-random")]
     out = [(_key(k.split("/")[0], base), _key(k.split("/")[0], arm)) for k in ids for arm, base in VERSUS]
+    out += [(k.removesuffix(f"{TITLED}/sid_ce") + "/sid_ce", k) for k in ids if TITLED in k]  # titles help?
     out += [(r, k) for k in ids for r in keys if r.endswith("/sid_ce") and r.split("/")[0].endswith("-random")]
     out += [(d, k) for k in ids for d in keys if d.endswith("/d3")]
     return [(a, b) for a, b in out if a in runs and b in runs]

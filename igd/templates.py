@@ -8,7 +8,7 @@ from the tokenizer, never a hard-coded token count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from igd.config import PREAMBLES, STYLES
 from igd.tokenization import Tokenizer
@@ -43,6 +43,9 @@ class Template:
     (``"title"\\n`` + EOS); "codes" is a semantic ID's code tokens + EOS (``--items sid``: the
     "title" is the ID, e.g. ``<a_3><b_17><c_0>``). The history in the prompt is quoted titles,
     or IDs joined by ", " (each code is one token; quotes would add two per item).
+    names: with "codes", ID -> title: each history ID is followed by its quoted title
+    (``<a_3><b_17><c_0> "Heat (1995)"``), the paper's "history as codes, optionally with
+    titles" (`--history-titles`). The target stays the codes. Saved with the checkpoint.
     max_history: keep the most recent items only (the data has at most 10 per sample).
     preamble: "alpaca" is the BIGRec/D3/IGD instruction prompt; "short" drops the boilerplate;
     "official" is the public IGD code's prompt, token for token (pass the category in the
@@ -53,6 +56,7 @@ class Template:
     category: str = "items"
     max_history: int = 10
     preamble: str = "alpaca"
+    names: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.style not in (*STYLES, "codes"):
@@ -63,6 +67,8 @@ class Template:
             raise ValueError(f"preamble={self.preamble!r}: choose one of {', '.join(PREAMBLES)}")
         if not self.category.strip():
             raise ValueError("category must be a non-empty noun such as 'items' or 'movies'")
+        if self.names is not None and self.style != "codes":
+            raise ValueError("names (titles beside IDs in the history) need style='codes'")
 
     def prompt(self, history_titles: Sequence[str]) -> str:
         return "".join(self.prompt_parts(history_titles))
@@ -78,6 +84,8 @@ class Template:
 
     def history_text(self, titles: Sequence[str]) -> str:
         """The history list inside the prompt: quoted titles, or plain ones (official)."""
+        if self.names is not None:  # an ID typed in that the catalogue lacks keeps no title
+            return ", ".join(f'{t} "{self.names[t]}"' if t in self.names else t for t in titles)
         if self.preamble == "official" or self.style == "codes":
             return ", ".join(titles)
         return ", ".join(f'"{t}"' for t in titles)

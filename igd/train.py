@@ -135,7 +135,7 @@ def prepare(config: TrainConfig):
     split, train_rows, eval_rows = split_rows(dataset, config.train_on_valid)
     train_rows = evenly_spaced(train_rows, config.max_train_rows)
     eval_rows = evenly_spaced(eval_rows, config.max_eval_rows)
-    template = config.template()
+    template = config.template(names=dict(zip(dataset.catalogue.titles, dataset.catalogue.names or ())))
     _, dtype = device_and_dtype()
     if config.is_tiny:
         base = load_tokenizer(config.tokenizer)

@@ -62,6 +62,22 @@ def test_codes_template_targets_are_the_codes_plus_eos():
         "The user interacted with these fruits in order: <a_0><b_1>, <a_1><b_0>\nNext item:\n")
 
 
+def test_history_titles_follow_each_id_in_the_prompt_and_leave_the_target_alone():
+    ids = ["<a_0><b_1>", "<a_1><b_0>"]
+    tok = SidTokenizer.for_ids(CharTokenizer(), ids)
+    cfg = TrainConfig(data="d", out="o", items="sid", history_titles=True, category="fruits")
+    template = cfg.template(names={ids[0]: "apple", ids[1]: "fig"})
+    assert template.prompt([ids[1], ids[0], "<a_9><b_9>"]) == (  # an ID the catalogue lacks: no title
+        'The user interacted with these fruits in order: <a_1><b_0> "fig", <a_0><b_1> "apple", <a_9><b_9>\n'
+        "Next item:\n")
+    assert target_ids(tok, template, [ids[0]]) == [[BASE + 0, BASE + 3, 3]]  # codes + EOS, as without
+    assert TrainConfig(data="d", out="o", items="sid").template(names={ids[0]: "apple"}).names is None
+    with pytest.raises(ConfigError, match="history_titles.*pass --items sid"):
+        TrainConfig(data="d", out="o", history_titles=True)
+    with pytest.raises(ValueError, match="style='codes'"):
+        Template(names={"x": "y"})
+
+
 @pytest.fixture(scope="module")
 def sid_fruits(tmp_path_factory):
     root = tmp_path_factory.mktemp("sid")

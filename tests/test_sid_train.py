@@ -8,6 +8,7 @@ import json
 import pytest
 
 from fruits import TINY, write_dataset
+from igd.checkpoint import load_checkpoint
 from igd.cli import main
 from igd.data import load_dataset
 from igd.sid_build import SidConfig, build_sids
@@ -75,8 +76,18 @@ def test_experiment_runs_sid_and_title_arms_and_stats_count_code_tokens(sid_data
     build_sids(SidConfig(str(root / "fruits"), str(control), levels=2, codes=256, method="random", seed=1))
     assert main(["experiment", "--data", str(control), "--methods", "sid_ce", "--seeds", "0",
                  "--out-dir", str(root / "ckpts"), "--max-steps", "4", "--db", db, *TINY]) == 0
+    # titles beside the history IDs: their own checkpoint folder, report row and paired test
+    assert main(["experiment", "--data", str(sid), "--methods", "sid_ce", "--seeds", "0", "--history-titles",
+                 "--out-dir", str(root / "ckpts"), "--max-steps", "4", "--db", db, *TINY]) == 0
+    titled = root / "ckpts" / "sid" / "tiny" / "sid-titled-sft-seed0"
+    ck = load_checkpoint(titled)
+    names = load_dataset(sid, items="sid").catalogue
+    assert ck.template.names == dict(zip(names.titles, names.names))  # saved with the checkpoint
+    assert f'{names.titles[0]} "{names.names[0]}"' in ck.template.prompt([names.titles[0]])
     assert main(["report", "--db", db, "--out", str(root / "R.md")]) == 0
     report = (root / "R.md").read_text()
+    assert "| SID, cross-entropy (IDs, history with titles, sid) | 0 |" in report
+    assert "| SID, cross-entropy (IDs, history with titles, sid) | SID, cross-entropy (IDs, sid) | HR@10 |" in report
     assert "| SID, cross-entropy (IDs, sid) | 0 |" in report and "| D3 (titles, sid) | 0 |" in report
     assert "| SID, cross-entropy (random codes, sid-random) | 0 |" in report
     # paired rows: Frequency against SID CE, SID CE against the control and against title D3
