@@ -1,5 +1,6 @@
 """The Runs page's "paper vs this run" view: the same tables `igd report` writes
-(igd.report_data), for one dataset of the store, beside the paper's published figures."""
+(igd.report_data), for one dataset of the store, beside the paper's published figures; and for
+a store with semantic-ID arms, `igd report`'s semantic-ID tables (igd.report_sid)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from igd import report_data as rd
+from igd import report_sid
 from igd.config import ARMS
 from ui import markdown_literal, predictions
 
@@ -51,3 +53,14 @@ def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
         "over the users whose metric differs; CI: paired bootstrap of the mean difference. The paper's column "
         "is the range it reports over its four datasets (igd/paper_numbers.csv); `igd report` writes the "
         "same tables with the ablation, diversity against α, β sensitivity and the figures."))
+
+
+def sid_panel(runs: list[dict], key: tuple[str, float]) -> None:
+    """The semantic-ID comparison `igd report` writes: every SID method, the random-code control
+    and the title reference in one table, then each against its reference, paired over users."""
+    tested = report_sid.sid_runs(runs)
+    if not any(k.split("/")[1].startswith("sid_") for k in tested):
+        return
+    st.header("Semantic IDs: IDs, the random-code control and titles")
+    st.markdown("\n".join(report_sid.table(tested)[2:]))  # the header is this page's
+    st.markdown("\n".join(report_sid.comparisons(partial(predictions, *key), tested)[2:]))

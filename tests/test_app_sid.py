@@ -159,6 +159,11 @@ def test_title_and_sid_checkpoints_are_not_mixed(monkeypatch, sid):
 def test_runs_page_lists_the_sid_arms(monkeypatch, sid):
     at = app(monkeypatch, sid, "views/runs.py")
     assert {ARMS["sid_ce"].label, ARMS["sid_igd"].label} <= set(at.dataframe[0].value["method"])
+    # igd report's semantic-ID tables: the table, then IGD against SID CE paired over the same users
+    assert "Semantic IDs: IDs, the random-code control and titles" in [h.value for h in at.header]
+    tables = "\n".join(m.value for m in at.markdown)
+    assert "| SID, IGD-Tuning + IGD-Decoding (IDs, sid) | 0 |" in tables
+    assert "| SID, IGD-Tuning + IGD-Decoding (IDs, sid) | SID, cross-entropy (IDs, sid) | HR@10 | 1 |" in tables
 
 
 def test_a_folder_of_links_to_checkpoints_is_a_checkpoint_folder(monkeypatch, sid):

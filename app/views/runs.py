@@ -9,7 +9,7 @@ import streamlit as st
 from igd.config import ARMS, DECODINGS
 from igd.store import summarize
 from hosting import public
-from paper_panel import paper_panel
+from paper_panel import paper_panel, sid_panel
 from ui import current_paths, markdown_literal, name_of, runs_or_none, said, train_log
 
 KS = (1, 3, 5, 10, 20)
@@ -94,6 +94,7 @@ else:
                  width="stretch")
 
 paper_panel(runs, key)
+sid_panel(runs, key)
 
 st.header("Sweeps")
 st.caption("α of a decoding with step weights on the same checkpoint, and a training method's β "
