@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
+from transformers import DynamicCache, GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from igd.config import DECODINGS, DecodeConfig, igd_step_weights
 from igd.info_gain import IGTrie
@@ -163,21 +163,41 @@ def processor_for(ig: IGTrie, cfg: DecodeConfig) -> TrieLogitsProcessor:
     return TrieLogitsProcessor(ig, 0, cfg.effective_alpha, cfg.spec.step_weights)
 
 
+def prompt_cache(model, input_ids: torch.Tensor, mask: torch.Tensor, beams: int) -> DynamicCache | None:
+    """Keys and values of every prompt but its last token, computed once per prompt and copied
+    to its beams. HF beam search expands the prompts to prompts x beams before its prefill, so
+    each prompt would be run `beams` times, and on a small model the prefill is most of the
+    decoding (benchmarks/prefill.py). `generate` resumes from a passed cache (its public
+    `past_key_values`): it runs the last prompt token only. Positions are HF's own for
+    left-padded prompts (attention-mask cumsum), so the beams and scores are unchanged."""
+    if input_ids.shape[1] < 2:
+        return None
+    positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
+    cache = DynamicCache(config=model.config)
+    model(input_ids=input_ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
+          past_key_values=cache, use_cache=True, logits_to_keep=1)  # no vocabulary-wide logits
+    cache.batch_repeat_interleave(beams)
+    return cache
+
+
 @torch.no_grad()
 def recommend_batch(model, ig: IGTrie, prompts: Sequence[Sequence[int]], cfg: DecodeConfig,
-                    pad_token_id: int, processor: TrieLogitsProcessor | None = None
-                    ) -> tuple[list[list[Recommendation]], int]:
+                    pad_token_id: int, processor: TrieLogitsProcessor | None = None,
+                    shared_prefill: bool = True) -> tuple[list[list[Recommendation]], int]:
     """Top-`num_beams` distinct valid items per prompt, best first; and how many returned
     sequences were invalid (not a complete trie path), which are dropped but counted.
-    Pass the same `processor` for every batch to reuse its score buffer."""
+    Pass the same `processor` for every batch to reuse its score buffer. `shared_prefill`:
+    run each prompt once, not once per beam (`prompt_cache`; False is HF's plain path)."""
     device = next(model.parameters()).device
     input_ids, mask = left_pad(prompts, pad_token_id, device)
     if processor is None:
         processor = processor_for(ig, cfg)
     processor.reset(input_ids.shape[1], len(prompts))
     gen_cfg = generation_config(cfg, int(ig.trie.lengths.max()), ig.eos_token_id, pad_token_id)
+    cache = prompt_cache(model, input_ids, mask, cfg.num_beams) if shared_prefill else None
     out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=gen_cfg,
-                         logits_processor=LogitsProcessorList([processor]))
+                         logits_processor=LogitsProcessorList([processor]),
+                         **({"past_key_values": cache} if cache is not None else {}))
     generated = out.sequences[:, input_ids.shape[1]:].cpu().numpy()
     nodes = ig.end_nodes(generated)  # every returned sequence walked at once
     seqs = ig.seq_at(nodes)

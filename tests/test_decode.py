@@ -364,6 +364,22 @@ def test_batching_invariance(model, big, method):
         assert [r.score for r in alone] == pytest.approx([r.score for r in in_batch], abs=1e-4)
 
 
+@pytest.mark.parametrize("method", ["bigrec", "d3", "igd"])
+def test_the_shared_prompt_prefill_returns_hf_plain_beam_search(model, big, method):
+    """Each prompt run once and its cache copied to the beams (decode.prompt_cache) gives HF's
+    plain beam search: the same titles and scores, over left padding and a 1-token prompt."""
+    prompts = [*PROMPTS, E2E_TOK.encode(":")]  # 3, 4, 9 and 1 tokens
+    cfg = DecodeConfig(method, alpha=0.4, num_beams=10)
+    shared, bad = recommend_batch(model, big, prompts, cfg, E2E_TOK.pad_token_id)
+    plain, bad_plain = recommend_batch(model, big, prompts, cfg, E2E_TOK.pad_token_id, shared_prefill=False)
+    assert bad == bad_plain
+    for a, b in zip(shared, plain):
+        assert [r.title for r in a] == [r.title for r in b]
+        assert [r.score for r in a] == pytest.approx([r.score for r in b], abs=1e-5)
+    (alone,), _ = recommend_batch(model, big, [E2E_TOK.encode(":")], cfg, E2E_TOK.pad_token_id)  # no cache
+    assert [r.title for r in alone] == [r.title for r in shared[-1]]
+
+
 # -- exhaustive beam search equals brute force ---------------------------------------------
 
 def brute_ig_norm(targets: dict[str, tuple[int, ...]], counts: Counter):
