@@ -1,11 +1,13 @@
 """Benchmark one optimiser step of the IGD loss against Hugging Face's own causal-LM loss.
 
-    python benchmarks/train_step.py [--data DIR] [--json] [--repeats 30] [--batch 32]
+    python benchmarks/train_step.py [--data DIR] [--json] [--repeats 30] [--batch 32] [--grouped]
 
 Setup as `igd train --model tiny --method igd --beta 0.2` builds it (igd.train.prepare): the
 compact qwen2.5 vocabulary, a randomly initialised `tiny` model (default TinyConfig, seed 0),
 and one real batch of MovieLens-100K training rows (evenly spaced over the training split)
-built with igd.examples.build_examples and collated with igd.examples.collate.
+built with igd.examples.build_examples and collated with igd.examples.collate. `--grouped`: the
+batch is instead `batch` rows of similar length, as the Trainer's `group_by_length` sampler
+(which `igd train` uses) draws them: the middle of 50 x batch evenly spaced rows sorted by length.
 
 One step = forward, loss, backward, AdamW step, zero_grad, with
   (a) plain CE as HF computes it: `model(input_ids, attention_mask, labels=labels).loss`;
@@ -14,7 +16,9 @@ One step = forward, loss, backward, AdamW step, zero_grad, with
   (b') the same through `IGDTrainer.compute_loss` (an IGDTrainer on the batch, no training
       loop), with Eq. 7's denominator `label_weight_sum` computed in the step as
       `get_batch_samples` does: includes the override's overhead (popping keys, the
-      zero-/non-zero-IG loss tracking).
+      zero-/non-zero-IG loss tracking), and its saving: logits only from one before the
+      batch's first label to the end (`igd.loss.target_window`), where (a) and (b) project
+      every prompt position onto the vocabulary.
 Each variant has its own copy of the model and its own AdamW. Warm-up, then the variants
 interleaved (order rotated every repeat) so background load hits all alike; medians.
 Checked first: with all weights 1, (b) gives HF's loss, and (b') gives (b)'s loss.
@@ -36,7 +40,7 @@ from common import emit, ensure_data, environment  # noqa: E402
 from igd.data import evenly_spaced, load_dataset  # noqa: E402
 from igd.examples import TargetTable, WeightSpec, build_examples, collate  # noqa: E402
 from igd.info_gain import build_ig_trie, title_counts  # noqa: E402
-from igd.loss import label_weight_sum, weighted_cross_entropy  # noqa: E402
+from igd.loss import label_weight_sum, target_window, weighted_cross_entropy  # noqa: E402
 from igd.models import build_tiny, compact_vocabulary  # noqa: E402
 from igd.tokenization import load_tokenizer  # noqa: E402
 from igd.train import IGDTrainer, TrainConfig, split_rows, vocabulary_texts  # noqa: E402
@@ -48,7 +52,7 @@ LABELS = {"hf": "(a) HF CE: model(..., labels).loss", "igd": "(b) logits + weigh
           "trainer": "(b') IGDTrainer.compute_loss"}
 
 
-def real_batch(data: Path, rows: int):
+def real_batch(data: Path, rows: int, grouped: bool = False):
     """igd.train.prepare for `--model tiny --method igd --beta 0.2`, except that only `rows`
     evenly spaced training rows are tokenised (IG priors still come from the whole split)."""
     cfg = TrainConfig(data=str(data), out="-", method="igd", beta=BETA, seed=SEED)
@@ -60,8 +64,11 @@ def real_batch(data: Path, rows: int):
     ig = build_ig_trie(dataset.catalogue, title_counts(train_rows, dataset.catalogue), tokenizer,
                        template, cfg.unseen)
     spec = WeightSpec(cfg.method, cfg.beta, cfg.igd_weighting, float(ig.edge_ig.max()))
-    examples = build_examples(evenly_spaced(train_rows, rows), dataset.catalogue, tokenizer, template,
-                              TargetTable(ig, spec), cfg.max_length)
+    picked = evenly_spaced(train_rows, rows * 50 if grouped else rows)
+    examples = build_examples(picked, dataset.catalogue, tokenizer, template, TargetTable(ig, spec), cfg.max_length)
+    if grouped:  # the middle `rows` of the length-sorted sample: a batch group_by_length draws
+        examples = sorted(examples, key=lambda e: len(e["input_ids"]))
+        examples = examples[len(examples) // 2 - rows // 2:][:rows]
     return model, tokenizer, collate(tokenizer.pad_token_id)(examples)
 
 
@@ -123,8 +130,9 @@ def report(r: dict[str, Any], out: Any) -> None:
       f"{e['numpy']}, {e['cpu_count']} CPUs ({e['cpu_model']}), torch threads {e['torch_threads']}")
     p("load average (1/5/15 min): at start " + "/".join(f"{x:.2f}" for x in r["loadavg_start"])
       + ", at end " + "/".join(f"{x:.2f}" for x in e["loadavg_1_5_15"]))
-    p(f"batch: {b['rows']} training rows x {b['width']} tokens (right-padded), {b['label_tokens']} "
-      f"label tokens, {b['zero_ig_label_tokens']} zero-IG (weight {BETA}); IGD beta {BETA}")
+    p(f"batch: {b['rows']} training rows{' of similar length (--grouped)' if r['grouped'] else ''} x "
+      f"{b['width']} tokens (right-padded), {b['label_tokens']} label tokens, {b['zero_ig_label_tokens']} "
+      f"zero-IG (weight {BETA}); IGD beta {BETA}; (b') computes logits at the last {b['window']} positions")
     c = r["check"]
     p(f"checks: weights 1 -> HF's loss (|diff| {c['max_diff_ones_vs_hf']:.1e}); compute_loss == direct "
       f"(|diff| {c['max_diff_trainer_vs_direct']:.1e}); initial CE {c['hf_loss']:.4f}, IGD loss {c['igd_loss']:.4f}")
@@ -150,13 +158,14 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--grouped", action="store_true", help="a batch of similar-length rows (group_by_length)")
     args = ap.parse_args()
     if args.repeats < 20:
         ap.error("--repeats >= 20")
     torch.set_num_threads(THREADS)
     load_start = os.getloadavg()
     ensure_data(args.data)
-    model, tokenizer, batch = real_batch(args.data, args.batch)
+    model, tokenizer, batch = real_batch(args.data, args.batch, args.grouped)
     with tempfile.TemporaryDirectory() as tmp:
         steps, trainer = make_steps(model, batch, tmp)
         check = check_losses(model, batch, trainer)
@@ -176,7 +185,9 @@ def main() -> int:
     r = {"data": str(args.data), "vocab_size": tokenizer.vocab_size,
          "parameters": sum(p.numel() for p in model.parameters()), "repeats": args.repeats,
          "warmup": args.warmup, "loadavg_start": load_start, "environment": environment(),
+         "grouped": args.grouped,
          "batch": {"rows": args.batch, "width": int(batch["input_ids"].shape[1]),
+                   "window": target_window(batch["labels"]),
                    "label_tokens": int(labels.sum()), "zero_ig_label_tokens": int((labels & zero).sum())},
          "check": check, "timings": timings,
          "ratio_b_over_a": timings["igd"]["median_ms"] / timings["hf"]["median_ms"],

@@ -114,6 +114,19 @@ def shift_for_causal_lm(logits: Tensor, labels: Tensor,
     return logits[:, :-1], labels[:, 1:], weights[:, 1:]
 
 
+def target_window(labels: Tensor) -> int:
+    """How many last positions of the batch carry every logit the loss reads: position t
+    predicts label t + 1, so from one before the batch's first label to the end. Rows are
+    right-padded with the target last, so the prompt before that is never scored; the model
+    then computes logits there only (HF's `logits_to_keep`), which skips the vocabulary
+    projection over most of the prompt (benchmarks/train_step.py). Slice labels, weights and
+    the zero-IG mask with [:, -window:] and the losses below read the same tokens as before."""
+    labelled = (labels != IGNORE_INDEX).any(0).nonzero()
+    if labelled.numel() == 0:
+        return 1  # nothing to score: the zero loss needs a logit to stay a function of the model
+    return labels.shape[1] - max(int(labelled[0]) - 1, 0)
+
+
 def label_weight_sum(labels: Tensor, weights: Tensor) -> Tensor:
     """Sum of the weights of the label tokens (after the shift): Eq. 7's denominator for one
     micro-batch. Add it up over a step's micro-batches (and ranks) to get `total_weight`.

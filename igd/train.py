@@ -36,7 +36,7 @@ from igd.config import TRAIN_METHODS, TrainConfig
 from igd.data import Dataset, evenly_spaced, load_dataset, split_rows  # noqa: F401  (split_rows re-exported)
 from igd.examples import TargetTable, WeightSpec, build_examples, collate
 from igd.info_gain import build_ig_trie, title_counts
-from igd.loss import cft_loss, label_weight_sum, weighted_cross_entropy
+from igd.loss import cft_loss, label_weight_sum, target_window, weighted_cross_entropy
 from igd.sid_loss import SyncTaskWeights, TaskWeights, multi_target_loss
 from igd.sid_targets import sid_weights
 from igd.sid_tokens import SidTokenizer
@@ -81,15 +81,19 @@ class IGDTrainer(Trainer):
         weights, zero = inputs.pop("token_weights"), inputs.pop("zero_ig")
         ref = {k: inputs.pop(k) for k in ("ref_input_ids", "ref_labels", "ref_attention_mask") if k in inputs}
         labels = inputs.pop("labels")
-        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+        keep = target_window(labels)  # logits only where a label is predicted
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], logits_to_keep=keep)
+        labels, weights, zero = labels[:, -keep:], weights[:, -keep:], zero[:, -keep:]
         if not model.training and self.eval_loss == "ce":  # validation: plain CE for every method
             loss, ce = weighted_cross_entropy(outputs.logits, labels, torch.ones_like(labels, dtype=torch.float32))
         elif self.tasks is not None:
             loss, ce = multi_target_loss(outputs.logits, labels, weights, self.tasks(self.state.global_step),
                                          total_weight=num_items_in_batch)
         elif self.method == "cft":
-            ref_logits = model(input_ids=ref["ref_input_ids"], attention_mask=ref["ref_attention_mask"]).logits
-            loss, ce = cft_loss(outputs.logits, labels, weights, ref_logits, ref["ref_labels"],
+            ref_keep = target_window(ref["ref_labels"])
+            ref_logits = model(input_ids=ref["ref_input_ids"], attention_mask=ref["ref_attention_mask"],
+                               logits_to_keep=ref_keep).logits
+            loss, ce = cft_loss(outputs.logits, labels, weights, ref_logits, ref["ref_labels"][:, -ref_keep:],
                                 self.cft_alpha, total_weight=num_items_in_batch)
         else:
             loss, ce = weighted_cross_entropy(outputs.logits, labels, weights, total_weight=num_items_in_batch)

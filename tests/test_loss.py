@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from igd.loss import (cft_loss, igd_token_weights, label_weight_sum, method_weights,
-                      pos_token_weights, shift_for_causal_lm, weighted_cross_entropy,
+                      pos_token_weights, shift_for_causal_lm, target_window, weighted_cross_entropy,
                       zero_ig_loss_split)
 
 LN2, LN3, LN4 = math.log(2), math.log(3), math.log(4)
@@ -141,6 +141,19 @@ def test_gradient_flows_only_to_label_positions():
     assert logits.grad[predicts_label].abs().sum() > 0
     assert logits.grad[~predicts_label].abs().sum() == 0
     assert not per_token.requires_grad
+
+
+def test_the_target_window_starts_one_before_the_first_label_and_scores_the_same_tokens():
+    labels = torch.tensor([[X, X, X, 5, 6], [X, X, 7, 8, X]])  # first label at position 2
+    assert target_window(labels) == 4  # positions 1..4: position 1 predicts the label at 2
+    assert target_window(torch.full((2, 5), X)) == 1
+    assert target_window(torch.tensor([[4, X, X]])) == 3  # a label at 0: nothing to cut
+    logits = torch.randn(2, 5, 9)
+    weights = torch.rand(2, 5)
+    full, ce = weighted_cross_entropy(logits, labels, weights)
+    cut, ce_cut = weighted_cross_entropy(logits[:, -4:], labels[:, -4:], weights[:, -4:])
+    assert torch.equal(full, cut) and torch.equal(ce[:, -3:], ce_cut)  # the same tokens, bit for bit
+    assert (ce[:, :-3] == 0).all()  # nothing was scored before the window
 
 
 def test_no_label_tokens_give_zero_loss_with_a_graph():
