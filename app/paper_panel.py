@@ -58,9 +58,18 @@ def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
 def sid_panel(runs: list[dict], key: tuple[str, float]) -> None:
     """The semantic-ID comparison `igd report` writes: every SID method, the random-code control
     and the title reference in one table, then each against its reference, paired over users."""
-    tested = report_sid.sid_runs(runs)
-    if not any(k.split("/")[1].startswith("sid_") for k in tested):
+    if not report_sid.has_sid(runs):
         return
     st.header("Semantic IDs: IDs, the random-code control and titles")
-    st.markdown("\n".join(report_sid.table(tested)[2:]))  # the header is this page's
-    st.markdown("\n".join(report_sid.comparisons(partial(predictions, *key), tested)[2:]))
+    table, paired = _sid_tables(*key, runs)
+    st.markdown(table)
+    st.markdown(paired)
+
+
+@st.cache_data(show_spinner="Paired tests over users…", max_entries=8)
+def _sid_tables(path: str, mtime: float, _runs: list[dict]) -> tuple[str, str]:
+    """Both tables as Markdown, once per store version (path, mtime): the bootstraps take seconds."""
+    tested = report_sid.sid_runs(_runs)
+    # [2:]: the report's own "###" headings; this page has its header
+    return ("\n".join(report_sid.table(tested)[2:]),
+            "\n".join(report_sid.comparisons(partial(predictions, path, mtime), tested)[2:]))
