@@ -34,7 +34,8 @@ def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
     span = rd.paper_range(paper, "Table 2", "relative_improvement")
     rows = rd.improvement_rows(partial(predictions, *key), tested)
     if not rows:
-        st.info("IGD and its base (D3, BIGRec) are not both evaluated on this dataset's test split.")
+        st.info("IGD and its base (D3, BIGRec) are not both evaluated on this dataset's test split."
+                + (" Its semantic-ID arms are compared below." if any(a.startswith("sid_") for a in tested) else ""))
         return
     paper_text = f"{span[0]:+.0%} … {span[1]:+.0%}" if span else "–"
     st.dataframe(pd.DataFrame([{

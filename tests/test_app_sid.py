@@ -161,6 +161,7 @@ def test_runs_page_lists_the_sid_arms(monkeypatch, sid):
     assert {ARMS["sid_ce"].label, ARMS["sid_igd"].label} <= set(at.dataframe[0].value["method"])
     # igd report's semantic-ID tables: the table, then IGD against SID CE paired over the same users
     assert "Semantic IDs: IDs, the random-code control and titles" in [h.value for h in at.header]
+    assert any("semantic-ID arms are compared below" in i.value for i in at.info)
     tables = "\n".join(m.value for m in at.markdown)
     assert "| SID, IGD-Tuning + IGD-Decoding (IDs, sid) | 0 |" in tables
     assert "| SID, IGD-Tuning + IGD-Decoding (IDs, sid) | SID, cross-entropy (IDs, sid) | HR@10 | 1 |" in tables
