@@ -38,7 +38,7 @@ _LOCATION_FIELDS = ("data", "out", "overwrite")
 
 def checkpoint_dir(cfg: ExperimentConfig, method: str, beta: float | None, seed: int,
                    weighting: str = "binary", items: str = "title") -> Path:
-    name = load_dataset(cfg.base.data).name
+    name = load_dataset(cfg.base.data, lazy=True).name  # name and fingerprint: no rows parsed
     sid = ("sid-titled-" if cfg.history_titles else "sid-") if items == "sid" else ""
     tag = (sid + method + ("-linear" if weighting == "linear" else "")
            + _measure_tag(cfg.base.decisiveness)
@@ -72,7 +72,7 @@ def ensure_checkpoint(cfg: ExperimentConfig, method: str, beta: float | None, se
     out = Path(tc.out)
     if (out / META).exists():
         meta = json.loads((out / META).read_text())
-        if (meta.get("dataset_fingerprint") == load_dataset(cfg.base.data).fingerprint
+        if (meta.get("dataset_fingerprint") == load_dataset(cfg.base.data, lazy=True).fingerprint
                 and same_training(meta.get("config", {}), config_dict(tc))):
             return out
     return train(tc, store)
@@ -122,7 +122,7 @@ def run_experiment(cfg: ExperimentConfig, store) -> list[dict]:
     results = []
     arms = [ARMS[m] for m in cfg.methods]
     if any(a.items == "sid" for a in arms):  # before hours of training the title arms
-        sid_items(load_dataset(cfg.base.data))  # DataError naming `igd sid build` when it has no IDs
+        sid_items(load_dataset(cfg.base.data, lazy=True))  # DataError naming `igd sid build` when it has no IDs
     if any(a.baseline == "most_popular" for a in arms):  # independent of the seed
         m = finished_most_popular(cfg, store) or evaluate_most_popular(
             cfg.base.data, cfg.split, cfg.base.train_on_valid, cfg.max_users, k=cfg.num_beams, store=store)
@@ -212,7 +212,7 @@ def stored_eval(store, tc: TrainConfig, dc: DecodeConfig, split: str, max_users:
     a machine that no longer has the checkpoints."""
     if store is None:
         return None
-    fingerprint = load_dataset(tc.data).fingerprint
+    fingerprint = load_dataset(tc.data, lazy=True).fingerprint
     wanted = config_dict(tc)
     trained = {r["id"]: r["config"] for r in store.runs(kind="train", status="complete")}
     for r in reversed(store.runs(kind="eval", decoding=dc.method, split=split, seed=tc.seed, status="complete")):
