@@ -212,9 +212,11 @@ def test_hosted_visitor_chooses_only_configured_entries(hosted_server, page):
     page.goto(hosted_server)
     see(page, "Search the catalogue and add items")
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert sidebar.locator('[data-testid="stTextInput"], [data-testid="stTextArea"]').count() == 0
     boxes = sidebar.locator('[data-testid="stSelectbox"]')
-    assert boxes.count() == 3
+    # The main page can be drawn before the sidebar's boxes are (CI under load counted 0 at once):
+    # wait for them, then check no free-text field came with them.
+    assert until(lambda: boxes.count() == 3, 60), f"{boxes.count()} select boxes in the sidebar"
+    assert sidebar.locator('[data-testid="stTextInput"], [data-testid="stTextArea"]').count() == 0
     offered = []
     for i in range(3):
         boxes.nth(i).click()
