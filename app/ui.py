@@ -83,12 +83,30 @@ def fail(message: str) -> NoReturn:
     st.stop()
 
 
+# The run stores this repository ships (study/README.md), the reproduction study first: what the
+# Runs page opens when no store is configured and the working directory holds no runs.db. Hosted,
+# each is a choice of the sidebar; the demo checkpoints' own store (models/runs.db) comes last.
+SHIPPED_STORES = ("study/ml-100k-paper.db", "study/amazon.db", "study/sid-ml-100k.db", "study/sid-industrial.db",
+                  "study/ml-100k.db", "models/runs.db")
+
+
+def _shipped_stores() -> str:
+    """The shipped stores present in this checkout, os.pathsep-joined (a local sidebar starts from
+    the first)."""
+    return os.pathsep.join(str(REPO / s) for s in SHIPPED_STORES if (REPO / s).is_file())
+
+
 def _defaults() -> dict[str, str]:
-    """The three paths as configured: a local sidebar starts from them as given; hosted mode
-    reads each as a list of entries (`hosting.entries`)."""
+    """The three paths as configured: a local sidebar starts from them as given (the first entry
+    of a list); hosted mode reads each as a list of entries (`hosting.entries`)."""
     runs_db = (_default("IGD_RUNS_DB", "runs.db") if Path("runs.db").exists() or os.environ.get("IGD_RUNS_DB")
-               else str(REPO / "models" / "runs.db"))
+               else _shipped_stores())
     return {"data": _default("IGD_DATA", "data/ml-100k"), "models": _default("IGD_MODELS", "models"), "runs": runs_db}
+
+
+def _local(paths: dict[str, str]) -> dict[str, str]:
+    """A local sidebar's starting paths: of a configured list, its first entry."""
+    return {k: (v.split(os.pathsep)[0] if os.pathsep in v else v) for k, v in paths.items()}
 
 
 def configured(key: str) -> list[Entry]:
@@ -111,7 +129,7 @@ def sidebar_paths() -> None:
                 saved[key] = st.selectbox(f.name.capitalize(), names, index=index, key=f"hosted_{key}")
             return
         st.markdown("**Paths**")
-        saved = st.session_state.setdefault("igd_paths", _defaults())
+        saved = st.session_state.setdefault("igd_paths", _local(_defaults()))
         for key, f in FIELDS.items():
             saved[key] = st.text_input(f.label, value=saved[key], key=f"path_{key}", max_chars=MAX_PATH).strip()
 
@@ -121,7 +139,7 @@ def current_paths() -> dict[str, str]:
     configured); the defaults when a page script runs without the entry script having drawn the
     sidebar in this session (a page run on its own)."""
     if not hosted():
-        return dict(st.session_state.setdefault("igd_paths", _defaults()))
+        return dict(st.session_state.setdefault("igd_paths", _local(_defaults())))
     saved = st.session_state.get("igd_hosted", {})
     paths = {}
     for key in FIELDS:

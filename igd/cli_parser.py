@@ -323,7 +323,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     ap.add_argument("--address", default="localhost", help="address to listen on (0.0.0.0 in a container)")
     ap.add_argument("--data", type=Path, default=None, help="dataset directory (default data/ml-100k, built if missing)")
     ap.add_argument("--models", type=Path, default=None, help="checkpoint folder (default models/)")
-    ap.add_argument("--runs", type=Path, default=None, help="run store (default runs.db if present, else models/runs.db)")
+    ap.add_argument("--runs", type=Path, default=None, help="run store (default runs.db if present, else the shipped study stores, study/ml-100k-paper.db first)")
     ap.add_argument("--hosted", action="store_true",
                     help="public deployment: the sidebar offers only --data/--models/--runs (no typed paths), "
                          "messages name no server path, no tracebacks (also IGD_HOSTED=1)")

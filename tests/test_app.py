@@ -414,6 +414,34 @@ def test_demo_models_recommend_and_path_view(monkeypatch, demo_paths):
         assert not at.exception and not at.error
 
 
+def test_the_runs_page_opens_the_study_store_by_default(monkeypatch, tmp_path):
+    """No store configured and no runs.db here: the reproduction study's store (issue 12) opens;
+    hosted, every shipped store is a choice, in SHIPPED_STORES' order."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "app"))
+    import ui
+
+    monkeypatch.chdir(tmp_path)  # no runs.db in the working directory
+    for env in ("IGD_RUNS_DB", "IGD_HOSTED"):
+        monkeypatch.delenv(env, raising=False)
+    shipped = [str(REPO / s) for s in ui.SHIPPED_STORES if (REPO / s).is_file()]
+    assert shipped[0] == str(REPO / "study" / "ml-100k-paper.db") and shipped[-1] == str(REPO / "models" / "runs.db")
+    assert ui._local(ui._defaults())["runs"] == shipped[0]
+    assert [e.path for e in ui.configured("runs")] == shipped
+    assert [e.label for e in ui.configured("runs")][:2] == ["ml-100k-paper.db", "amazon.db"]
+    (tmp_path / "runs.db").touch()  # a store of the user's own wins
+    assert ui._local(ui._defaults())["runs"] == "runs.db"
+    monkeypatch.setenv("IGD_RUNS_DB", os.pathsep.join(["/a/x.db", "/b/y.db"]))  # a list: locally its first
+    assert ui._local(ui._defaults())["runs"] == "/a/x.db"
+    monkeypatch.delenv("IGD_RUNS_DB")
+    (tmp_path / "runs.db").unlink()
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.switch_page("views/runs.py").run()
+    assert not at.exception and not at.error
+    assert "ml-100k-paper.db" in texts(at.caption)
+
+
 def test_hosted_messages_cut_server_paths(monkeypatch):
     import sys
 
