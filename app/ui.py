@@ -104,9 +104,9 @@ def _defaults() -> dict[str, str]:
     return {"data": _default("IGD_DATA", "data/ml-100k"), "models": _default("IGD_MODELS", "models"), "runs": runs_db}
 
 
-def _local(paths: dict[str, str]) -> dict[str, str]:
-    """A local sidebar's starting paths: of a configured list, its first entry."""
-    return {k: (v.split(os.pathsep)[0] if os.pathsep in v else v) for k, v in paths.items()}
+def _local_defaults() -> dict[str, str]:
+    """A local sidebar's starting paths: the defaults, of a configured list its first entry."""
+    return {k: v.split(os.pathsep)[0] for k, v in _defaults().items()}
 
 
 def configured(key: str) -> list[Entry]:
@@ -129,7 +129,7 @@ def sidebar_paths() -> None:
                 saved[key] = st.selectbox(f.name.capitalize(), names, index=index, key=f"hosted_{key}")
             return
         st.markdown("**Paths**")
-        saved = st.session_state.setdefault("igd_paths", _local(_defaults()))
+        saved = st.session_state.setdefault("igd_paths", _local_defaults())
         for key, f in FIELDS.items():
             saved[key] = st.text_input(f.label, value=saved[key], key=f"path_{key}", max_chars=MAX_PATH).strip()
 
@@ -139,7 +139,7 @@ def current_paths() -> dict[str, str]:
     configured); the defaults when a page script runs without the entry script having drawn the
     sidebar in this session (a page run on its own)."""
     if not hosted():
-        return dict(st.session_state.setdefault("igd_paths", _local(_defaults())))
+        return dict(st.session_state.setdefault("igd_paths", _local_defaults()))
     saved = st.session_state.get("igd_hosted", {})
     paths = {}
     for key in FIELDS:

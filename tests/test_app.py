@@ -427,13 +427,13 @@ def test_the_runs_page_opens_the_study_store_by_default(monkeypatch, tmp_path):
         monkeypatch.delenv(env, raising=False)
     shipped = [str(REPO / s) for s in ui.SHIPPED_STORES if (REPO / s).is_file()]
     assert shipped[0] == str(REPO / "study" / "ml-100k-paper.db") and shipped[-1] == str(REPO / "models" / "runs.db")
-    assert ui._local(ui._defaults())["runs"] == shipped[0]
+    assert ui._local_defaults()["runs"] == shipped[0]
     assert [e.path for e in ui.configured("runs")] == shipped
     assert [e.label for e in ui.configured("runs")][:2] == ["ml-100k-paper.db", "amazon.db"]
     (tmp_path / "runs.db").touch()  # a store of the user's own wins
-    assert ui._local(ui._defaults())["runs"] == "runs.db"
+    assert ui._local_defaults()["runs"] == "runs.db"
     monkeypatch.setenv("IGD_RUNS_DB", os.pathsep.join(["/a/x.db", "/b/y.db"]))  # a list: locally its first
-    assert ui._local(ui._defaults())["runs"] == "/a/x.db"
+    assert ui._local_defaults()["runs"] == "/a/x.db"
     monkeypatch.delenv("IGD_RUNS_DB")
     (tmp_path / "runs.db").unlink()
     at = AppTest.from_file(APP, default_timeout=300)
