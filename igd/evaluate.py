@@ -99,7 +99,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
     rows = evenly_spaced(list(dataset.split(cfg.split)), cfg.max_users)
     main_store = store if state.is_main_process else None  # one run, written by the main process
     with recorded_run(main_store, lambda: _record(ck, dataset, cfg, seed, store)) as run_id:
-        started = time.time()
+        started, cpu_started = time.time(), time.process_time()
         indices = list(range(len(rows)))
         with state.split_between_processes(indices) as mine:
             local, bad = decode_users(ck, ig, dataset, [rows[i] for i in mine], cfg.decode,
@@ -115,6 +115,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
         results = [by_index[i] for i in indices]
         metrics, predictions = _score(rows, dataset, results, cfg, invalid, ig)
         metrics["seconds"] = time.time() - started
+        metrics["cpu_seconds"] = time.process_time() - cpu_started  # this process, all its threads
         metrics |= token_logp_by_ig(ck, ig, dataset, rows, results)  # Fig. 4 (igd.analysis)
         if store is not None:
             store.complete(run_id, metrics, predictions)

@@ -184,26 +184,30 @@ def beta_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[list[str], list[d
 
 
 def training_times(rows: Sequence[Mapping], dataset: str) -> list[str]:
-    out = []
-    for r in rows:
-        if r["kind"] in ("train", "baseline") and r["status"] == "complete" and r["dataset"] == dataset:
-            seconds = r["metrics"].get("train_seconds")
-            if seconds is None:
-                continue
-            what = r.get("arm") or r["train_method"] or r["model"]
-            beta = "–" if r["beta"] is None else f"{r['beta']:g}"
-            machine = r["versions"].get("machine", "not recorded")
-            out.append([str(what), beta, str(r["seed"]), f"{seconds / 60:.1f}", machine])
-    if not out:
+    """Wall-clock and, where the run recorded it, CPU time (process time over all threads: what a
+    shared machine's wall clock overstates) of each training, and the dataset's totals."""
+    done = [r for r in rows if r["status"] == "complete" and r["dataset"] == dataset]
+    trains = [r for r in done if r["kind"] in ("train", "baseline") and "train_seconds" in r["metrics"]]
+    if not trains:
         return []
-    train_s = sum(r["metrics"].get("train_seconds", 0.0) for r in rows
-                  if r["kind"] in ("train", "baseline") and r["status"] == "complete" and r["dataset"] == dataset)
-    eval_s = sum(r["metrics"].get("seconds", 0.0) for r in rows
-                 if r["kind"] == "eval" and r["status"] == "complete" and r["dataset"] == dataset)
+    out = []
+    for r in trains:
+        what = r.get("arm") or r["train_method"] or r["model"]
+        beta = "–" if r["beta"] is None else f"{r['beta']:g}"
+        cpu = r["metrics"].get("cpu_seconds")
+        out.append([str(what), beta, str(r["seed"]), f"{r['metrics']['train_seconds'] / 60:.1f}",
+                    "–" if cpu is None else f"{cpu / 60:.1f}", r["versions"].get("machine", "not recorded")])
+    evals = [r for r in done if r["kind"] == "eval"]
+    train_s = sum(r["metrics"]["train_seconds"] for r in trains)
+    eval_s = sum(r["metrics"].get("seconds", 0.0) for r in evals)
+    timed = [r for r in trains + evals if "cpu_seconds" in r["metrics"]]
+    cpu_s = sum(r["metrics"]["cpu_seconds"] for r in timed)
+    cpu = (f" CPU time (all threads) recorded by {len(timed)} of those {len(trains) + len(evals)} runs: "
+           f"{cpu_s / 3600:.1f} h." if timed else " No run of it recorded its CPU time (older code).")
     return ["### Training time of each run", "",
             f"Wall-clock time recorded in the store for this dataset: {train_s / 3600:.1f} h of training and "
-            f"{eval_s / 3600:.1f} h of evaluation (both on the machines named below, often sharing them).",
-            ""] + _table(["training", "β", "seed", "minutes", "machine"], out)
+            f"{eval_s / 3600:.1f} h of evaluation (both on the machines named below, often sharing them)." + cpu,
+            ""] + _table(["training", "β", "seed", "minutes", "CPU minutes", "machine"], out)
 
 
 def _figure(chart, out_dir: Path, name: str, alt_text: str) -> list[str]:

@@ -199,7 +199,7 @@ def train(config: TrainConfig, store=None) -> Path:
         store = None  # one run per training, written by the main process only
     with recorded_run(store, lambda: _record(config, dataset, split)) as run_id:
         trainer = _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id)
-        started = time.time()
+        started, cpu_started = time.time(), time.process_time()
         result = trainer.train()
         best = trainer.state.best_metric
         meta = {"model": config.model, "finetune": "full" if config.is_tiny else config.finetune,
@@ -217,7 +217,8 @@ def train(config: TrainConfig, store=None) -> Path:
             shutil.rmtree(trainer.args.output_dir, ignore_errors=True)  # intermediate checkpoints
         if store is not None and trainer.is_world_process_zero():
             metrics = {"train_loss": result.training_loss, "steps": trainer.state.global_step,
-                       "epochs": trainer.state.epoch, "train_seconds": time.time() - started}
+                       "epochs": trainer.state.epoch, "train_seconds": time.time() - started,
+                       "cpu_seconds": time.process_time() - cpu_started}  # all threads: the study's CPU budget
             if best is not None:
                 metrics["eval_loss"] = best
             # Table 1 of the training set, so `igd report` has it from the store alone

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from igd import report_data as rd
-from igd.report import build_report
+from igd.report import build_report, training_times
 from igd.store import RunRecord, RunStore
 
 USERS = 6
@@ -186,3 +186,20 @@ def test_table7_and_fig3_use_the_alpha_selection_runs(store, tmp_path):
     assert "| D3 + IGD (IGD-Tuning + IGD-Decoding) | 0.1 | 1 | .3000 | 3.000 |" in text
     assert "| D3 + IGD (IGD-Tuning + IGD-Decoding) | 0.3 | 1 | .2000 | 3.200 |" in text
     assert "top-10 vs ground truth (validation, per α)" in text
+
+
+def test_training_times_give_wall_clock_and_cpu_where_recorded(store):
+    """Two trainings, one from code that recorded no CPU time: hours summed by hand."""
+    old = store.start(RunRecord(kind="train", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=0,
+                                split="train", train_method="sft"))
+    store.complete(old, {"train_seconds": 1800.0})
+    new = store.start(RunRecord(kind="train", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=1,
+                                split="train", train_method="igd", beta=0.2))
+    store.complete(new, {"train_seconds": 3600.0, "cpu_seconds": 5400.0})
+    lines = training_times(store.runs(), "toy")
+    # wall: 1800 + 3600 s = 1.5 h of training; the fixture's four evaluations stored no seconds
+    assert lines[2] == ("Wall-clock time recorded in the store for this dataset: 1.5 h of training and 0.0 h of "
+                        "evaluation (both on the machines named below, often sharing them). CPU time (all threads) "
+                        "recorded by 1 of those 6 runs: 1.5 h.")
+    assert lines[6].startswith("| sft | – | 0 | 30.0 | – | ") and lines[7].startswith("| igd | 0.2 | 1 | 60.0 | 90.0 | ")
+

@@ -263,11 +263,11 @@ def train_baseline(cfg: SeqRecConfig, store=None, progress: bool = True) -> dict
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(cfg.seed)
             model = build_model(cfg.model, len(dataset.catalogue), cfg.net).to(device)
-            started = time.time()
+            started, cpu_started = time.time(), time.process_time()
             fitted = fit(model, train_rows, valid_rows, dataset.catalogue, cfg, device, progress)
-            seconds = time.time() - started
+            seconds, cpu_seconds = time.time() - started, time.process_time() - cpu_started
         metrics, predictions = evaluate_rows(model, dataset, rows, cfg.k, device, train_rows)
-        metrics.update({"train_seconds": seconds, "epochs": float(fitted.epochs),
+        metrics.update({"train_seconds": seconds, "cpu_seconds": cpu_seconds, "epochs": float(fitted.epochs),
                         "best_epoch": float(fitted.best_epoch),
                         "train_loss": fitted.train_losses[fitted.best_epoch - 1] if fitted.train_losses else 0.0})
         if fitted.best_valid is not None:
