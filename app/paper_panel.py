@@ -29,7 +29,7 @@ def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
     st.dataframe(pd.DataFrame([{"method": r["label"], "seeds": len(r["seeds"]),
                                 **{m: r["cells"][m].text() if m in r["cells"] else "–"
                                    for m in ("hr@10", "ndcg@10", "fwr", "ise")}} for r in table]),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", height="content")  # every arm (13) without a scroll
     st.caption("Test split, mean ± sample std over seeds (no ± for one seed).")
     span = rd.paper_range(paper, "Table 2", "relative_improvement")
     rows = rd.improvement_rows(partial(predictions, *key), tested)
