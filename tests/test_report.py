@@ -203,3 +203,11 @@ def test_training_times_give_wall_clock_and_cpu_where_recorded(store):
                         "recorded by 1 of those 6 runs: 1.5 h.")
     assert lines[6].startswith("| sft | – | 0 | 30.0 | – | ") and lines[7].startswith("| igd | 0.2 | 1 | 60.0 | 90.0 | ")
 
+
+
+def test_the_entropy_gap_in_numbers_by_hand(store, tmp_path):
+    """The fixture's runs: H truth 1.0, 0.8 and H top-10 1.2, 0.6 at steps 1, 2: gaps −0.2, +0.2."""
+    build_report(store, tmp_path / "REPORT.md")
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "| decoding | step 1 | step 2 | step 3 | step 4 | step 5 | mean, steps 1–5 |" in text
+    assert "| D3 (run 1) | -0.200 | +0.200 | – | – | – | +0.000 |" in text
