@@ -2,8 +2,9 @@
 
 Entropy gap (Fig. 3 / 6 / 8): at each decoding step d (after d tokens), the mean prefix
 entropy H(prefix) (Eq. 4) over the returned top-10 titles, and the same for the ground-truth
-title's prefix. The paper's reading: beam search drifts to low-entropy (already decided)
-prefixes faster than the ground truth does; IGD-Decoding narrows the gap. Stored as
+title's prefix. The paper's reading: decoding favours high-logit zero-IG tokens, which leave
+H(prefix) where it was, so the predictions' prefixes stay less decided (higher H) than the
+ground truth's; IGD-Decoding, weighting high-IG tokens up, narrows the gap. Stored as
 `h_pred@d`, `h_truth@d` and the counts behind each mean (`n_pred@d`, `n_truth@d`): a title
 shorter than d tokens takes no part at step d, a ground truth that is not a trie path (an
 unseen item under `--unseen excluded`) takes no part at all.

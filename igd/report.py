@@ -222,8 +222,8 @@ GAP_STEPS = 5  # the first decoding steps, where the paper's Fig. 3 gap opens
 
 def entropy_gap_table(evals: Mapping[str, Mapping[str, float]]) -> list[str]:
     """Fig. 3 in numbers: H(ground truth's prefix) − H(top-10 prefixes) per decoding step, in
-    nats (> 0: the beams reach already-decided prefixes sooner than the truth; the paper reads
-    IGD-Decoding as narrowing this), and its mean over the first GAP_STEPS steps."""
+    nats, and its mean over the first GAP_STEPS steps. Below 0: the top-10 are less decided than
+    the truth at that step (igd.analysis: the paper's reading; IGD-Decoding should bring it up)."""
     out = []
     for label, m in evals.items():
         gaps = [m[f"h_truth@{d}"] - m[f"h_pred@{d}"] if f"h_truth@{d}" in m and f"h_pred@{d}" in m else None
@@ -234,7 +234,9 @@ def entropy_gap_table(evals: Mapping[str, Mapping[str, float]]) -> list[str]:
                        + [f"{sum(known) / len(known):+.3f}"])
     if not out:
         return []
-    return [f"Fig. 3 in numbers: H(ground truth) − H(top-10) at decoding steps 1–{GAP_STEPS}, nats.", ""] + _table(
+    return [f"Fig. 3 in numbers: H(ground truth) − H(top-10) at decoding steps 1–{GAP_STEPS}, nats. Below 0: the "
+            "top-10's prefixes are less decided than the ground truth's (the paper: decoding favours zero-IG "
+            "tokens; IGD-Decoding narrows the gap).", ""] + _table(
         ["decoding"] + [f"step {d}" for d in range(1, GAP_STEPS + 1)] + [f"mean, steps 1–{GAP_STEPS}"], out)
 
 
