@@ -138,7 +138,30 @@ def table7(rows: Sequence[Mapping], dataset: str, paper) -> list[str]:
             f"{split.capitalize()} split ({'the runs that selected α' if split == 'valid' else 'each arm at its α'}). "
             f"The paper: FWR falls and ISE rises as α grows; its ISE values span "
             f"{_paper_range(paper, 'Table 7', 'ise')} bits.", ""] + _table(
-        ["arm", "α", "runs", "FWR", "ISE (bits)"], out)
+        ["arm", "α", "runs", "FWR", "ISE (bits)"], out) + alpha_trend(groups)
+
+
+def alpha_trend(groups: Mapping[tuple, Sequence[Mapping]]) -> list[str]:
+    """Table 7's trend in one number per arm and measure: Spearman's ρ between α and the seed-mean
+    FWR or ISE over the arm's α values (at least 3). The paper's trend is ρ < 0 for FWR, > 0 for ISE."""
+    from scipy.stats import spearmanr
+
+    by_arm: dict[str, dict[float, list[Mapping]]] = defaultdict(dict)
+    for (arm, alpha), g in groups.items():
+        by_arm[arm][alpha] = g
+    rows = []
+    for arm, points in sorted(by_arm.items()):
+        if len(points) < 3:
+            continue
+        alphas = sorted(points)
+        rho = [spearmanr(alphas, [sum(r["metrics"][m] for r in points[a]) / len(points[a]) for a in alphas])[0]
+               for m in ("fwr", "ise")]
+        rows.append([ARMS[arm].label if arm in ARMS else arm, ", ".join(f"{a:g}" for a in alphas)]
+                    + [f"{x:+.2f}" for x in rho])
+    if not rows:
+        return []
+    return ["", "The trend: Spearman's ρ between α and the mean FWR / ISE at each α (paper: FWR falls, "
+            "ρ < 0; ISE rises, ρ > 0).", ""] + _table(["arm", "α values", "ρ(α, FWR)", "ρ(α, ISE)"], rows)
 
 
 def decisiveness_table(rows: Sequence[Mapping], dataset: str) -> list[str]:

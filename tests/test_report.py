@@ -211,3 +211,15 @@ def test_the_entropy_gap_in_numbers_by_hand(store, tmp_path):
     text = (tmp_path / "REPORT.md").read_text()
     assert "| decoding | step 1 | step 2 | step 3 | step 4 | step 5 | mean, steps 1–5 |" in text
     assert "| D3 (run 1) | -0.200 | +0.200 | – | – | – | +0.000 |" in text
+
+
+def test_table7_trend_is_spearman_over_alpha_by_hand(store, tmp_path):
+    """Three α of the IGD arm on validation: FWR .3, .2, .25 and ISE 3.0, 3.1, 3.2 at α .1, .2, .3.
+    Ranks of FWR 3, 1, 2 against 1, 2, 3: ρ = 1 − 6·(4 + 1 + 1)/(3·8) = −0.5; ISE in order: ρ = 1."""
+    for alpha, fwr, ise in ((0.1, 0.3, 3.0), (0.2, 0.2, 3.1), (0.3, 0.25, 3.2)):
+        add_eval(store, "igd", 0, [1, None, None, None, None, None], "igd", "igd", alpha=alpha, fwr=fwr, ise=ise,
+                 split="valid")
+    build_report(store, tmp_path / "REPORT.md")
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "| D3 + IGD (IGD-Tuning + IGD-Decoding) | 0.1, 0.2, 0.3 | -0.50 | +1.00 |" in text
+    assert "| D3 |" not in text.split("ρ(α, FWR)")[1].split("###")[0]  # one α (none): no trend row
