@@ -9,6 +9,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
+from igd import report
 from igd import report_data as rd
 from igd import report_sid
 from igd.config import ARMS
@@ -54,6 +55,17 @@ def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
         "over the users whose metric differs; CI: paired bootstrap of the mean difference. The paper's column "
         "is the range it reports over its four datasets (igd/paper_numbers.csv); `igd report` writes the "
         "same tables with the ablation, diversity against α, β sensitivity and the figures."))
+    alpha_panel(runs, dataset, paper)
+
+
+def alpha_panel(runs: list[dict], dataset: str, paper) -> None:
+    """Table 7 (FWR and ISE against α, with the trend as Spearman's ρ) and Fig. 3 in numbers (the
+    entropy gap per decoding step), as `igd report` writes them."""
+    st.subheader("Diversity against α (Table 7) and the entropy gap (Fig. 3)")
+    diversity = report.table7(runs, dataset, paper)[2:]  # [2:]: the report's "###" heading
+    gap, _ = report.entropy_gap_evals(runs, dataset)
+    st.markdown("\n".join(diversity + [""] + report.entropy_gap_table(gap))
+                or "No evaluation of this dataset stores FWR, ISE or prefix entropies.")
 
 
 def sid_panel(runs: list[dict], key: tuple[str, float]) -> None:

@@ -270,6 +270,20 @@ def _eval_label(r: Mapping) -> str:
     return f"{arm}{alpha}{measure} (run {r['id']})"
 
 
+def _seed0_tests(rows: Sequence[Mapping], dataset: str) -> list[Mapping]:
+    return [r for r in rows if r["kind"] == "eval" and r["status"] == "complete" and r["split"] == "test"
+            and r["dataset"] == dataset and r["seed"] == 0]
+
+
+def entropy_gap_evals(rows: Sequence[Mapping], dataset: str) -> tuple[dict[str, Mapping], bool]:
+    """The evaluations Fig. 3 shows, by label: the IGD arm's alpha sweep (seed 0, validation) when
+    there is one, else every seed-0 test run; and whether it is the sweep."""
+    split, swept = alpha_sweep(rows, dataset)
+    gap = ({_eval_label(r): r["metrics"] for r in swept if r.get("arm") == "igd" and r["seed"] == 0}
+           if split == "valid" else {})
+    return (gap, True) if gap else ({_eval_label(r): r["metrics"] for r in _seed0_tests(rows, dataset)}, False)
+
+
 def figures(store, rows: Sequence[Mapping], dataset: str, out_dir: Path, slug: str) -> list[str]:
     logs = {}
     for r in rows:
@@ -277,21 +291,16 @@ def figures(store, rows: Sequence[Mapping], dataset: str, out_dir: Path, slug: s
             label = "SFT" if r["train_method"] == "sft" else f"{r['train_method']} β={r['beta']:g}"
             if r["train_method"] in ("sft", "igd"):
                 logs[f"{label} (run {r['id']})"] = store.train_log(r["id"])
-    split, swept = alpha_sweep(rows, dataset)
-    # Fig. 3 per alpha: the IGD arm's alpha sweep when there is one, else every seed-0 test run
-    gap = ({_eval_label(r): r["metrics"] for r in swept if r.get("arm") == "igd" and r["seed"] == 0}
-           if split == "valid" else {})
-    tested = [r for r in rows if r["kind"] == "eval" and r["status"] == "complete" and r["split"] == "test"
-              and r["dataset"] == dataset and r["seed"] == 0]
-    evals = {_eval_label(r): r["metrics"] for r in tested}
+    gap, per_alpha = entropy_gap_evals(rows, dataset)
+    tested = _seed0_tests(rows, dataset)
     # Fig. 4's bins are nats of IG: another measure's values do not belong on that axis
     ig_only = {_eval_label(r): r["metrics"] for r in tested if (decisiveness_of(r) or "ig") == "ig"}
     return (["### Figures", ""]
             + _figure(figs.loss_curves(logs), out_dir, f"{slug}-loss.svg", "Fig. 2: zero-IG vs IG>0 token loss")
-            + _figure(figs.entropy_gap(gap or evals), out_dir, f"{slug}-entropy-gap.svg",
+            + _figure(figs.entropy_gap(gap), out_dir, f"{slug}-entropy-gap.svg",
                       "Fig. 3: prefix entropy per decoding step, top-10 vs ground truth"
-                      + (" (validation, per α)" if gap else ""))
-            + entropy_gap_table(gap or evals) + [""]
+                      + (" (validation, per α)" if per_alpha else ""))
+            + entropy_gap_table(gap) + [""]
             + _figure(figs.ig_logp(ig_only, [b[0] for b in IG_BINS]), out_dir, f"{slug}-ig-logp.svg",
                       "Fig. 4: log p of decoded tokens by IG"))
 

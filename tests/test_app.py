@@ -482,3 +482,18 @@ def test_titles_are_shown_literally_in_markdown():
     assert markdown_literal("M*A*S*H (1970)") == r"M\*A\*S\*H \(1970\)"
     assert markdown_literal("a_b [c] `d` \\ <e>") == r"a\_b \[c\] \`d\` \\ \<e\>"
     assert markdown_literal("Star Wars 1977 ✓") == "Star Wars 1977 ✓"
+
+
+def test_runs_page_shows_table7_and_the_entropy_gap_as_the_report_does(monkeypatch, fruit):
+    from igd import report
+    from igd import report_data as rd
+    from igd.store import RunStore
+
+    at = app(monkeypatch, fruit, "views/runs.py")
+    assert "Diversity against α (Table 7) and the entropy gap (Fig. 3)" in [h.value for h in at.subheader]
+    runs = RunStore(fruit["runs"], readonly=True).runs()
+    name = load_dataset(fruit["data"]).name
+    gap = report.entropy_gap_table(report.entropy_gap_evals(runs, name)[0])
+    shown = "\n".join(texts(at.markdown))
+    assert gap and gap[-1] in shown  # the last row of the report's own table, on the page
+    assert report.table7(runs, name, rd.paper_numbers())[-1] in shown
