@@ -233,6 +233,21 @@ def training_times(rows: Sequence[Mapping], dataset: str) -> list[str]:
             ""] + _table(["training", "β", "seed", "minutes", "CPU minutes", "machine"], out)
 
 
+def study_time(rows: Sequence[Mapping]) -> list[str]:
+    """The whole report's compute: complete training and evaluation runs of every store, wall
+    clock and (where recorded) CPU time, so a reader can budget a rerun."""
+    done = [r for r in rows if r["status"] == "complete" and r["kind"] in ("train", "baseline", "eval")]
+    wall = sum(r["metrics"].get("train_seconds", r["metrics"].get("seconds", 0.0)) for r in done)
+    timed = [r for r in done if "cpu_seconds" in r["metrics"]]
+    if not wall:
+        return []
+    cpu = (f"; {len(timed)} of them recorded their CPU time, {sum(r['metrics']['cpu_seconds'] for r in timed) / 3600:.1f} h"
+           if timed else "")
+    return ["## Compute", "", f"{len(done)} complete training and evaluation runs in this report's stores: "
+            f"{wall / 3600:.1f} h of wall-clock time{cpu}. Runs often shared the machine: the wall clock "
+            "overstates their compute, the CPU time does not.", ""]
+
+
 def _figure(chart, out_dir: Path, name: str, alt_text: str) -> list[str]:
     if chart is None:
         return [f"({alt_text}: nothing of it is stored in this store.)", ""]
@@ -322,6 +337,7 @@ def build_report(stores, out: Path, title: str = "igd report", command: str | No
              "(igd/paper_numbers.csv) stand beside them where the paper gives one.", ""]
     for store in stores:
         lines += _store_sections(store, paper, fig_dir)
+    lines += study_time([r for store in stores for r in store.runs()])
     out.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return [out, *sorted(fig_dir.glob("*.svg"))]
 

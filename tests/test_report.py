@@ -223,3 +223,13 @@ def test_table7_trend_is_spearman_over_alpha_by_hand(store, tmp_path):
     text = (tmp_path / "REPORT.md").read_text()
     assert "| D3 + IGD (IGD-Tuning + IGD-Decoding) | 0.1, 0.2, 0.3 | -0.50 | +1.00 |" in text
     assert "| D3 |" not in text.split("ρ(α, FWR)")[1].split("###")[0]  # one α (none): no trend row
+
+
+def test_the_report_ends_with_the_studys_compute_by_hand(store, tmp_path):
+    """The fixture's four evaluations (no seconds) and one training of 1,800 s wall, 3,600 s CPU."""
+    run = store.start(RunRecord(kind="train", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=0,
+                                split="train", train_method="sft"))
+    store.complete(run, {"train_seconds": 1800.0, "cpu_seconds": 3600.0})
+    build_report(store, tmp_path / "REPORT.md")
+    assert ("5 complete training and evaluation runs in this report's stores: 0.5 h of wall-clock time; 1 of "
+            "them recorded their CPU time, 1.0 h.") in (tmp_path / "REPORT.md").read_text()
