@@ -154,10 +154,9 @@ def alpha_trend(groups: Mapping[tuple, Sequence[Mapping]]) -> list[str]:
         if len(points) < 3:
             continue
         alphas = sorted(points)
-        rho = [spearmanr(alphas, [sum(r["metrics"][m] for r in points[a]) / len(points[a]) for a in alphas])[0]
-               for m in ("fwr", "ise")]
+        means = [[sum(r["metrics"][m] for r in points[a]) / len(points[a]) for a in alphas] for m in ("fwr", "ise")]
         rows.append([ARMS[arm].label if arm in ARMS else arm, ", ".join(f"{a:g}" for a in alphas)]
-                    + [f"{x:+.2f}" for x in rho])
+                    + ["–" if len(set(v)) == 1 else f"{spearmanr(alphas, v)[0]:+.2f}" for v in means])  # constant: no order
     if not rows:
         return []
     return ["", "The trend: Spearman's ρ between α and the mean FWR / ISE at each α (paper: FWR falls, "
