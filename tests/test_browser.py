@@ -122,6 +122,7 @@ def shoot(page, name: str, tallest: int = 6000, between: tuple[str, str] | None 
 def clear_history(page) -> None:
     """Empty the history the first visit fills in (the worked example's four films)."""
     see(page, "Worked example")
+    settle(page)  # the example's lists are still decoding: act on the page that run leaves
     box = page.locator('[data-testid="stMultiSelect"]').first
     box.get_by_label("Clear all").click()
     assert until(lambda: box.locator('[data-tag-index]').count() == 0, 30), "the history did not empty"
