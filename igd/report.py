@@ -156,7 +156,8 @@ def alpha_trend(groups: Mapping[tuple, Sequence[Mapping]]) -> list[str]:
         alphas = sorted(points)
         means = [[sum(r["metrics"][m] for r in points[a]) / len(points[a]) for a in alphas] for m in ("fwr", "ise")]
         rows.append([ARMS[arm].label if arm in ARMS else arm, ", ".join(f"{a:g}" for a in alphas)]
-                    + ["–" if len(set(v)) == 1 else f"{spearmanr(alphas, v)[0]:+.2f}" for v in means])  # constant: no order
+                    + ["–" if len(set(v)) == 1 else f"{spearmanr(alphas, v)[0]:+.2f}"  # constant: no order
+                       for v in means])
     if not rows:
         return []
     return ["", "The trend: Spearman's ρ between α and the mean FWR / ISE at each α (paper: FWR falls, "
@@ -240,8 +241,8 @@ def study_time(rows: Sequence[Mapping]) -> list[str]:
     timed = [r for r in done if "cpu_seconds" in r["metrics"]]
     if not wall:
         return []
-    cpu = (f"; {len(timed)} of them recorded their CPU time, {sum(r['metrics']['cpu_seconds'] for r in timed) / 3600:.1f} h"
-           if timed else "")
+    cpu_h = sum(r["metrics"]["cpu_seconds"] for r in timed) / 3600
+    cpu = f"; {len(timed)} of them recorded their CPU time, {cpu_h:.1f} h" if timed else ""
     return ["## Compute", "", f"{len(done)} complete training and evaluation runs in this report's stores: "
             f"{wall / 3600:.1f} h of wall-clock time{cpu}. Runs often shared the machine: the wall clock "
             "overstates their compute, the CPU time does not.", ""]
