@@ -223,14 +223,19 @@ def training_times(rows: Sequence[Mapping], dataset: str) -> list[str]:
     evals = [r for r in done if r["kind"] == "eval"]
     train_s = sum(r["metrics"]["train_seconds"] for r in trains)
     eval_s = sum(r["metrics"].get("seconds", 0.0) for r in evals)
-    timed = [r for r in trains + evals if "cpu_seconds" in r["metrics"]]
-    cpu_s = sum(r["metrics"]["cpu_seconds"] for r in timed)
-    cpu = (f" CPU time (all threads) recorded by {len(timed)} of those {len(trains) + len(evals)} runs: "
-           f"{cpu_s / 3600:.1f} h." if timed else " No run of it recorded its CPU time (older code).")
+    timed, cpu_h = _cpu_hours(trains + evals)
+    cpu = (f" CPU time (all threads) recorded by {timed} of those {len(trains) + len(evals)} runs: "
+           f"{cpu_h:.1f} h." if timed else " No run of it recorded its CPU time (older code).")
     return ["### Training time of each run", "",
             f"Wall-clock time recorded in the store for this dataset: {train_s / 3600:.1f} h of training and "
             f"{eval_s / 3600:.1f} h of evaluation (both on the machines named below, often sharing them)." + cpu,
             ""] + _table(["training", "β", "seed", "minutes", "CPU minutes", "machine"], out)
+
+
+def _cpu_hours(runs: Sequence[Mapping]) -> tuple[int, float]:
+    """How many of `runs` recorded their CPU time (newer code does), and its sum in hours."""
+    seconds = [r["metrics"]["cpu_seconds"] for r in runs if "cpu_seconds" in r["metrics"]]
+    return len(seconds), sum(seconds) / 3600
 
 
 def study_time(rows: Sequence[Mapping]) -> list[str]:
@@ -238,11 +243,10 @@ def study_time(rows: Sequence[Mapping]) -> list[str]:
     clock and (where recorded) CPU time, so a reader can budget a rerun."""
     done = [r for r in rows if r["status"] == "complete" and r["kind"] in ("train", "baseline", "eval")]
     wall = sum(r["metrics"].get("train_seconds", r["metrics"].get("seconds", 0.0)) for r in done)
-    timed = [r for r in done if "cpu_seconds" in r["metrics"]]
     if not wall:
         return []
-    cpu_h = sum(r["metrics"]["cpu_seconds"] for r in timed) / 3600
-    cpu = f"; {len(timed)} of them recorded their CPU time, {cpu_h:.1f} h" if timed else ""
+    timed, cpu_h = _cpu_hours(done)
+    cpu = f"; {timed} of them recorded their CPU time, {cpu_h:.1f} h" if timed else ""
     return ["## Compute", "", f"{len(done)} complete training and evaluation runs in this report's stores: "
             f"{wall / 3600:.1f} h of wall-clock time{cpu}. Runs often shared the machine: the wall clock "
             "overstates their compute, the CPU time does not.", ""]

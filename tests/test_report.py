@@ -205,7 +205,6 @@ def test_training_times_give_wall_clock_and_cpu_where_recorded(store):
     assert lines[7].startswith("| igd | 0.2 | 1 | 60.0 | 90.0 | ")
 
 
-
 def test_the_entropy_gap_in_numbers_by_hand(store, tmp_path):
     """The fixture's runs: H truth 1.0, 0.8 and H top-10 1.2, 0.6 at steps 1, 2: gaps −0.2, +0.2."""
     build_report(store, tmp_path / "REPORT.md")
