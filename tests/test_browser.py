@@ -203,21 +203,25 @@ def test_other_pages(server, page, path, heading, marker):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_the_runs_page_sets_the_study_beside_the_paper(server, page):
-    """The committed Amazon study (study/amazon.db), typed into the sidebar as a user would: the
-    Runs page's "Paper vs this run" view, shot as paper-vs-run.png. Its tables are canvas grids
-    (no text in the page): the check is the view's own words and the dataset it offers."""
+@pytest.mark.parametrize(("store", "first_dataset", "shot"), [
+    ("study/ml-100k-paper.db", "ml-100k", "paper-vs-run"),  # issue 12's MovieLens study, 3 seeds
+    ("study/amazon.db", "cds-small", "paper-vs-run-amazon"),  # its two Amazon samples
+])
+def test_the_runs_page_sets_the_study_beside_the_paper(server, page, store, first_dataset, shot):
+    """A committed study store, typed into the sidebar as a user would: the Runs page's "Paper
+    vs this run" view, shot as SHOT.png. Its tables are canvas grids (no text in the page): the
+    check is the view's own words and the dataset it offers."""
     page.goto(f"{server}/runs")
     title(page, "Runs")
     field = page.get_by_label("Run store (SQLite)")
-    field.fill("study/amazon.db")
+    field.fill(store)
     field.press("Enter")
-    see(page, 'Store: "study/amazon.db"')
-    settle(page)  # the demo store's view stays on the page, stale, until this run has drawn its own
+    see(page, f'Store: "{store}"')
+    settle(page)  # the previous store's view stays on the page, stale, until this run has drawn its own
     see(page, "Relative improvement of IGD over the base it is added to")
     dataset = page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset").locator("input")
-    assert dataset.input_value() == "cds-small"  # the store's first dataset
-    shoot(page, "paper-vs-run", tallest=16_000, between=("Paper vs this run", "Sweeps"))
+    assert dataset.input_value() == first_dataset  # the store's first dataset
+    shoot(page, shot, tallest=16_000, between=("Paper vs this run", "Sweeps"))
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
