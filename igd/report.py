@@ -195,8 +195,7 @@ def beta_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[list[str], list[d
     for r in rows:
         if (r["status"] == "complete" and r["split"] == "valid" and r["dataset"] == dataset and r["kind"] == "eval"
                 and r["decoding"] == "d3" and r["beta"] is not None and "hr@10" in r["metrics"]):
-            family = f"{r['train_method']} ({r['config'].get('igd_weighting', 'binary')})" \
-                if r["train_method"] == "igd" else r["train_method"]
+            family = _training_family(r)
             cells[(family, r["beta"])].append(r["metrics"]["hr@10"])
     if not cells:
         return [], []
@@ -204,6 +203,13 @@ def beta_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[list[str], list[d
     table = _table(["training", "β", "validation HR@10", "runs"],
                    [[f, f"{b:g}", f"{sum(v) / len(v):.4f}", str(len(v))] for (f, b), v in sorted(cells.items())])
     return ["### β sensitivity (appendix H), validation split, D3 decoding", ""] + table, points
+
+
+def _training_family(r: Mapping) -> str:
+    """The training method, IGD-Tuning's weighting named (binary and linear train apart)."""
+    if r["train_method"] != "igd":
+        return r["train_method"]
+    return f"igd ({r['config'].get('igd_weighting', 'binary')})"
 
 
 def training_times(rows: Sequence[Mapping], dataset: str) -> list[str]:
@@ -215,7 +221,7 @@ def training_times(rows: Sequence[Mapping], dataset: str) -> list[str]:
         return []
     out = []
     for r in trains:
-        what = r.get("arm") or r["train_method"] or r["model"]
+        what = r.get("arm") or (_training_family(r) if r["train_method"] else r["model"])
         beta = "–" if r["beta"] is None else f"{r['beta']:g}"
         cpu = r["metrics"].get("cpu_seconds")
         out.append([str(what), beta, str(r["seed"]), f"{r['metrics']['train_seconds'] / 60:.1f}",

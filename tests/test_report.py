@@ -196,13 +196,17 @@ def test_training_times_give_wall_clock_and_cpu_where_recorded(store):
     new = store.start(RunRecord(kind="train", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=1,
                                 split="train", train_method="igd", beta=0.2))
     store.complete(new, {"train_seconds": 3600.0, "cpu_seconds": 5400.0})
+    linear = store.start(RunRecord(kind="train", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=1,
+                                   split="train", train_method="igd", beta=0.2, config={"igd_weighting": "linear"}))
+    store.complete(linear, {"train_seconds": 600.0})
     lines = training_times(store.runs(), "toy")
-    # wall: 1800 + 3600 s = 1.5 h of training; the fixture's four evaluations stored no seconds
-    assert lines[2] == ("Wall-clock time recorded in the store for this dataset: 1.5 h of training and 0.0 h of "
+    # wall: 1800 + 3600 + 600 s = 1.67 h of training; the fixture's four evaluations stored no seconds
+    assert lines[2] == ("Wall-clock time recorded in the store for this dataset: 1.7 h of training and 0.0 h of "
                         "evaluation (both on the machines named below, often sharing them). CPU time (all threads) "
-                        "recorded by 1 of those 6 runs: 1.5 h.")
+                        "recorded by 1 of those 7 runs: 1.5 h.")
     assert lines[6].startswith("| sft | – | 0 | 30.0 | – | ")
-    assert lines[7].startswith("| igd | 0.2 | 1 | 60.0 | 90.0 | ")
+    assert lines[7].startswith("| igd (binary) | 0.2 | 1 | 60.0 | 90.0 | ")  # no weighting recorded: binary
+    assert lines[8].startswith("| igd (linear) | 0.2 | 1 | 10.0 | – | ")
 
 
 def test_the_entropy_gap_in_numbers_by_hand(store, tmp_path):
