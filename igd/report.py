@@ -205,7 +205,7 @@ def beta_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[list[str], list[d
     return ["### β sensitivity (appendix H), validation split, D3 decoding", ""] + table, points
 
 
-def _training_family(r: Mapping) -> str:
+def _training_family(r: Mapping) -> str | None:
     """The training method, IGD-Tuning's weighting named (binary and linear train apart)."""
     if r["train_method"] != "igd":
         return r["train_method"]
@@ -221,7 +221,7 @@ def training_times(rows: Sequence[Mapping], dataset: str) -> list[str]:
         return []
     out = []
     for r in trains:
-        what = r.get("arm") or (_training_family(r) if r["train_method"] else r["model"])
+        what = r.get("arm") or _training_family(r) or r["model"]  # baselines: no method
         beta = "–" if r["beta"] is None else f"{r['beta']:g}"
         cpu = r["metrics"].get("cpu_seconds")
         out.append([str(what), beta, str(r["seed"]), f"{r['metrics']['train_seconds'] / 60:.1f}",
