@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -140,6 +141,16 @@ def manifest(folder: Path) -> dict[str, dict]:
     """Size and sha256 of every file under `folder` (igd_checkpoint.json aside)."""
     return {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": file_sha256(p)}
             for p in sorted(folder.rglob("*")) if p.is_file() and p.relative_to(folder).as_posix() != META}
+
+
+def checkpoint_hash(path: Path, meta: dict) -> str:
+    """sha256 of the checkpoint's manifest (each file's path, size and sha256): the identity of
+    the very files an evaluation decodes, recorded with it so that arms compared as paired can
+    be shown to decode one checkpoint (retraining with the same seed is not bit-reproducible on
+    CPU). `load_checkpoint` verifies the manifest first; a checkpoint written before manifests
+    is hashed from its files as they are now."""
+    files = _manifest_entries(path, meta) or manifest(path)
+    return hashlib.sha256(json.dumps(files, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _entries(folder: Path) -> tuple[list[str], list[str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECISIVENESS, DECISIVENESS_LABELS, DECODINGS, EVAL_LOSSES,
-                        ITEM_LABELS, ITEMS, PREAMBLES, PROTOCOLS, SEED_MAX, SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES,
+                        ITEM_LABELS, ITEMS, PACE_AUTO, PREAMBLES, PROTOCOLS, SEED_MAX, SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES,
                         WEIGHTINGS, DecodeConfig, EvalConfig, LoraSettings, TinyConfig, TrainConfig, default)
 from igd.experiment_config import ExperimentConfig
 
@@ -67,6 +67,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _pace(text: str) -> float | str:
+    """An argparse type: 'auto' or a number (TrainConfig checks its range)."""
+    if text == PACE_AUTO:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'auto'. Fix: pass e.g. 2e-5, "
+                                         "or auto") from None
+
+
 def _protocol(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", choices=tuple(PROTOCOLS), default=None,
                    help="preset for the options below that are not given: 'paper' = the official code's "
@@ -94,8 +105,10 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--igd-weighting", choices=WEIGHTINGS, default=tc("igd_weighting"),
                    help="IGD-Tuning weights: binary beta/1 (Eq. 6, default) or linear (appendix G)")
     p.add_argument("--cft-alpha", type=float, default=tc("cft_alpha"), help="CFT's counterfactual weight")
-    p.add_argument("--pace-c", type=float, default=tc("pace_c"),
-                   help=f"mtl-curriculum's pace rate c (default {tc('pace_c'):g}, the authors' scripts)")
+    p.add_argument("--pace-c", type=_pace, default=tc("pace_c"),
+                   help=f"mtl-curriculum's pace rate c (default {tc('pace_c'):g}, the authors' scripts for ~200 "
+                        "epochs), or 'auto': c = ln 20 / the run's optimiser steps, so the curriculum completes "
+                        "(Frequency's pace reaches 0.95) by the last step")
     p.add_argument("--history-titles", action="store_true",
                    help="semantic IDs: put each history item's title after its ID in the prompt (the target "
                         "stays the codes)")

@@ -47,6 +47,7 @@ TRAIN_METHODS: dict[str, TrainMethod] = {m.name: m for m in (
 ITEMS = ("title", "sid")
 ITEM_LABELS = {"title": "titles (the IGD paper)", "sid": "semantic IDs (one token per code level)"}
 PACE_C = 2e-5  # the curriculum's rate c (the authors' scripts)
+PACE_AUTO = "auto"  # pace_c: c from the run's optimiser steps (igd.sid_weights.auto_pace_c)
 WEIGHTINGS = ("binary", "linear")  # IGD-Tuning: beta / 1 (Eq. 6) or linear in IG (appendix G)
 
 
@@ -231,7 +232,7 @@ class TrainConfig:
     preamble: str | None = None  # default: short for tiny, alpaca otherwise
     category: str = "items"
     items: str = "title"  # ITEMS: "sid" reads the dataset's semantic IDs (tiny only)
-    pace_c: float = PACE_C  # mtl-curriculum's c
+    pace_c: float | str = PACE_C  # mtl-curriculum's c, or PACE_AUTO
     history_titles: bool = False  # items "sid": each history ID followed by its title in the prompt
     unseen: str = "generable"
     decisiveness: str = "ig"  # DECISIVENESS: the measure in place of IG in weights, IG~ and the trie
@@ -293,7 +294,8 @@ class TrainConfig:
         if self.history_titles and self.items != "sid":
             raise ConfigError("history_titles", self.history_titles, "titles are already the items' names here",
                               "pass --items sid with --history-titles, or leave it out", "TrainConfig")
-        check_range(self, "pace_c", 0.0, math.inf, low_open=True)
+        if self.pace_c != PACE_AUTO:
+            check_range(self, "pace_c", 0.0, math.inf, low_open=True)
 
     @property
     def is_tiny(self) -> bool:

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 from tqdm.auto import tqdm
 
 from igd.analysis import IGLOGP_USERS, entropy_by_step, ig_logp_summary, returned_token_logp
-from igd.checkpoint import Checkpoint, load_checkpoint, read_item_prior
+from igd.checkpoint import Checkpoint, checkpoint_hash, load_checkpoint, read_item_prior
 from igd.data import Dataset, Sample, evenly_spaced, load_dataset
 from igd.config import TRAIN_METHODS, DecodeConfig, EvalConfig, arm_of
 from igd.decode import processor_for, recommend_batch
@@ -194,6 +194,8 @@ def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None,
                 # What trained the checkpoint: `igd experiment` reuses this evaluation on a
                 # machine without the checkpoint when it would train the same thing.
                 "train_config": meta.get("config", {}),
+                # Which files were decoded: paired arms must show one hash (igd.pairing).
+                "checkpoint_hash": checkpoint_hash(ck.path, meta),
                 "checkpoint_meta": {k: meta[k] for k in (
                     "trie_fingerprint", "training_split", "train_rows", "best_eval_loss") if k in meta}})
 

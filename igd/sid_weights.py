@@ -76,6 +76,18 @@ def frequency_weights(targets: Sequence[Sequence[int]], base: float = FREQUENCY_
     return out
 
 
+# --pace-c auto: the CE and Front-Greater paces fall to this at the run's last optimiser step
+# (Frequency's rises to 1 - it), so the curriculum completes within training whatever its length.
+PACE_END = 0.05
+
+
+def auto_pace_c(total_steps: int) -> float:
+    """c with exp(-c T) = PACE_END at T = the run's planned optimiser steps: c = ln 20 / T.
+    The authors' c = 2e-5 fits ~200 epochs of batch 256; a 2,459-step run with it ends with
+    Frequency's pace at 0.048, i.e. with no curriculum to speak of."""
+    return -math.log(PACE_END) / max(1, total_steps)
+
+
 def pace(step: int, c: float = PACE_C) -> tuple[float, float, float]:
     """The curriculum's multipliers of the (CE, Front-Greater, Frequency) precisions at `step`."""
     decay = math.exp(-c * step)

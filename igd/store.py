@@ -33,7 +33,8 @@ from sqlite_utils import Database
 from igd.config import ARMS, DECODINGS, TRAIN_METHODS
 from igd.data import SPLITS
 from igd.store_file import UNTOUCHED, StoreError, connect, sqlite_errors
-from igd.store_schema import SCHEMA, SCHEMA_VERSION, legacy_arm, legacy_row, migrate_to_v1, schema_problem
+from igd.store_schema import (SCHEMA, SCHEMA_VERSION, legacy_arm, legacy_row, migrate_to_v1, migrate_to_v2,
+                              schema_problem, set_digest)
 from igd.versions import package_versions
 
 __all__ = ["DEAD", "DIED", "KINDS", "SCHEMA_VERSION", "RunRecord", "RunStore", "StoreError", "format_runs",
@@ -140,6 +141,8 @@ class RunStore:
         with self._write():
             if self.legacy:
                 migrate_to_v1(self.db)
+            if "predictions" in tables and "top_set" not in self.db["predictions"].columns_dict:
+                migrate_to_v2(self.db)
             self.db.executescript(";\n".join(SCHEMA))  # in a transaction: split, not committed
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.legacy = False
@@ -296,7 +299,7 @@ def _prediction_row(run_id: int, i: int, p: dict) -> dict:
                          f"{p['target_title']!r} in items (1-based; None when missed)")
     return {"run_id": run_id, "user_index": operator.index(p["user_index"]),
             "user_id": str(p["user_id"]), "target_title": p["target_title"], "rank": rank,
-            "items": json.dumps(items), "scores": json.dumps(scores)}
+            "items": json.dumps(items), "scores": json.dumps(scores), "top_set": set_digest(items)}
 
 
 @contextmanager

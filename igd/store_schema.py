@@ -2,17 +2,23 @@
 
 Schema 0 (before arms) is read as schema 1 on the fly by a read-only store (`legacy_row`), and
 migrated in place (`migrate_to_v1`) by a store opened for writing: a listing never writes.
+Schema 2 adds `predictions.top_set`, a digest of each top-K list's set of titles that `igd slim`
+keeps, so a slimmed store still tells whether two arms returned the same set to a user; a
+read-only store without it reads None.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from collections.abc import Sequence
 
 from sqlite_utils import Database
 
 from igd.config import ARMS, arm_of
 
-SCHEMA_VERSION = 1  # PRAGMA user_version; 0 = a store written before the arm column (migrated)
+SCHEMA_VERSION = 2  # PRAGMA user_version; 0 = before the arm column, 1 = before top_set (both migrated)
 
 # AUTOINCREMENT: run ids are quoted in reports and parent_run, so they are never reused.
 # The CHECKs and foreign keys (no CASCADE: results are never deleted by accident) also guard
@@ -33,7 +39,7 @@ SCHEMA = (
     name TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (run_id, name))""",
     """CREATE TABLE IF NOT EXISTS predictions (run_id INTEGER NOT NULL REFERENCES runs(id),
     user_index INTEGER NOT NULL, user_id TEXT NOT NULL, target_title TEXT NOT NULL,
-    rank INTEGER, items TEXT NOT NULL, scores TEXT NOT NULL, PRIMARY KEY (run_id, user_index))""",
+    rank INTEGER, items TEXT NOT NULL, scores TEXT NOT NULL, top_set TEXT, PRIMARY KEY (run_id, user_index))""",
     # value NULL = a NaN loss: SQLite has no NaN, and a diverging run must still be logged.
     """CREATE TABLE IF NOT EXISTS train_log (run_id INTEGER NOT NULL REFERENCES runs(id),
     step INTEGER NOT NULL, epoch REAL, name TEXT NOT NULL, value REAL,
@@ -43,6 +49,25 @@ SCHEMA = (
 )
 
 
+# Columns an older store lacks and gets when opened for writing (read-only: derived or None).
+MIGRATED = {("runs", "arm"), ("predictions", "top_set")}
+
+
+def set_digest(items: Sequence[str]) -> str:
+    """16 hex digits naming the SET of titles in a top-K list (order ignored): equal digests,
+    the same recommendations in another order (BIGRec vs D3 often differ only so)."""
+    return hashlib.sha256(json.dumps(sorted(items), ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def migrate_to_v2(db: Database) -> None:
+    """Schema 1 -> 2, inside the caller's transaction: predictions.top_set, filled from the
+    lists still stored (a slimmed store's rows keep None: their lists are gone)."""
+    db.execute("ALTER TABLE predictions ADD COLUMN top_set TEXT")
+    rows = db.execute("SELECT run_id, user_index, items FROM predictions WHERE items != '[]'").fetchall()
+    db.conn.executemany("UPDATE predictions SET top_set = ? WHERE run_id = ? AND user_index = ?",
+                   [(set_digest(json.loads(items)), run, user) for run, user, items in rows])
+
+
 def schema_problem(db: Database, tables: set[str]) -> tuple[str, str] | None:
     """(problem, fix) when the database's igd tables lack columns of SCHEMA (schema 0's
     missing arm column excepted: it is migrated or derived), else None."""
@@ -50,7 +75,7 @@ def schema_problem(db: Database, tables: set[str]) -> tuple[str, str] | None:
         expected.executescript(";\n".join(SCHEMA))
         for table in sorted(tables & set(expected.table_names()) - {"sqlite_sequence"}):
             if missing := [c for c in expected[table].columns_dict if c not in db[table].columns_dict
-                           and (table, c) != ("runs", "arm")]:
+                           and (table, c) not in MIGRATED]:
                 fix = "add them with `sqlite-utils add-column`, or pass another store path (this file is left " \
                       "untouched)"
                 return f"table {table!r} lacks columns {', '.join(missing)}", fix

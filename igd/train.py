@@ -32,13 +32,14 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 
 from igd.checkpoint import check_output_dir, save_checkpoint
-from igd.config import TRAIN_METHODS, TrainConfig
+from igd.config import PACE_AUTO, TRAIN_METHODS, TrainConfig
 from igd.data import Dataset, evenly_spaced, load_dataset, split_rows  # noqa: F401  (split_rows re-exported)
 from igd.examples import TargetTable, WeightSpec, build_examples, collate
 from igd.info_gain import build_ig_trie, title_counts
 from igd.loss import cft_loss, label_weight_sum, target_window, weighted_cross_entropy
 from igd.sid_loss import SyncTaskWeights, TaskWeights, multi_target_loss
 from igd.sid_targets import sid_weights
+from igd.sid_weights import auto_pace_c, pace
 from igd.sid_tokens import SidTokenizer
 from igd.models import add_lora, build_tiny, compact_vocabulary, device_and_dtype, load_pretrained
 from igd.stats import table1
@@ -226,6 +227,9 @@ def train(config: TrainConfig, store=None) -> Path:
                                                   **table1(ig, counts)}.items()}
             if trainer.tasks is not None:  # the learned task weights at the end
                 metrics |= trainer.tasks.values(trainer.state.global_step)
+                if trainer.tasks.curriculum:  # the c used (auto: resolved) and Frequency's pace at the end
+                    metrics |= {"pace_c": trainer.tasks.c,
+                                "pace_frequency": pace(trainer.state.global_step, trainer.tasks.c)[2]}
             store.complete(run_id, metrics)
     return out
 
@@ -255,7 +259,9 @@ def _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id) ->
         callbacks.append(StoreCallback(store, run_id))
     tasks = None
     if TRAIN_METHODS[config.method].tasks > 1:
-        tasks = TaskWeights(curriculum=config.method == "mtl-curriculum", c=config.pace_c)
+        total = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
+        c = auto_pace_c(total) if config.pace_c == PACE_AUTO else float(config.pace_c)
+        tasks = TaskWeights(curriculum=config.method == "mtl-curriculum", c=c)
         callbacks.append(SyncTaskWeights(tasks))
     return IGDTrainer(model=model, args=args, train_dataset=train_ex, eval_dataset=eval_ex,
                       data_collator=collate(tokenizer.pad_token_id), callbacks=callbacks,

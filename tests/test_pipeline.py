@@ -161,6 +161,48 @@ def test_experiment_shares_the_sft_checkpoint(workdir):
     assert evals[-1]["config"]["train_config"]["max_steps"] == 5
 
 
+def test_experiment_refuses_to_pair_arms_across_checkpoints(workdir):
+    """BIGRec and D3 share the SFT checkpoint: their stored evaluations are reused only when both
+    decoded the very same files (the checkpoint hash each records); else they are decoded anew
+    from one checkpoint, retrained when it is gone."""
+    import sqlite3
+
+    from igd.checkpoint import checkpoint_hash, read_meta
+
+    root, data = workdir
+    db = str(root / "paired.db")
+    args = ["experiment", "--data", str(data), "--methods", "bigrec,d3", "--seeds", "0",
+            "--out-dir", str(root / "paired"), "--max-steps", "3", "--db", db, *TINY]
+
+    def hashes():
+        return [(r["decoding"], r["config"]["checkpoint_hash"]) for r in RunStore(db).runs(kind="eval")]
+
+    def tamper(decoding):  # as if this arm had decoded another training of the same settings
+        with sqlite3.connect(db) as con:
+            con.execute("UPDATE runs SET config = json_set(config, '$.checkpoint_hash', ?) WHERE id = "
+                        "(SELECT max(id) FROM runs WHERE decoding = ?)", ["0" * 64, decoding])
+
+    assert main(args) == 0
+    [(_, h1), (_, h2)] = hashes()
+    assert h1 == h2 and len(h1) == 64
+    tamper("d3")
+    assert main(args) == 0  # the checkpoint is on disk: only D3 is decoded again, from it
+    assert [d for d, h in hashes()[2:]] == ["d3"] and hashes()[2][1] == h1
+    tamper("d3")
+    shutil.rmtree(root / "paired")
+    assert main(args) == 0  # gone: no checkpoint serves both stored arms, so train and decode both
+    assert len(RunStore(db).runs(kind="train")) == 2
+    [ckpt] = (root / "paired").glob("*/*/sft-seed0")
+    h3 = checkpoint_hash(ckpt, read_meta(ckpt))
+    # D3 is decoded from the new checkpoint; BIGRec's old run is reused only if the retrained
+    # files are byte for byte the old ones (this tiny 3-step run may reproduce them exactly).
+    assert hashes()[-1] == ("d3", h3) and ("bigrec", h3) in hashes()
+    assert len(hashes()) == (4 if h3 == h1 else 5)
+    count = len(hashes())
+    assert main(args) == 0  # and now both are reused
+    assert len(hashes()) == count
+
+
 def test_an_evaluation_of_a_retrained_checkpoint_is_not_reused(workdir):
     """Evaluations that do not record their training settings (stores written before they
     did) are matched by checkpoint path, and only if made after the checkpoint was written."""

@@ -4,6 +4,7 @@ decodes IDs on the trie and stores head/tail metrics, `igd experiment` runs SID 
 side by side, and `igd stats --items sid` gives the zero-IG share of code tokens."""
 
 import json
+import math
 
 import pytest
 
@@ -39,6 +40,7 @@ def test_mtl_curriculum_logs_task_weights_and_evaluation_stores_head_and_tail(si
     assert all(abs(sum(v[f"w_{t}"] for t in ("ce", "front_greater", "frequency")) - 1) < 1e-3 for v in logged)
     assert all(f"s_{t}" in v for v in logged for t in ("ce", "front_greater", "frequency"))
     assert run["metrics"]["w_frequency"] == pytest.approx(w[-1], abs=0.05)
+    assert "pace_c" in run["metrics"] and run["metrics"]["pace_c"] == 0.05
     assert main(["evaluate", "--checkpoint", ck, "--data", str(sid), "--decoding", "d3", "--db", db]) == 0
     [ev] = store.runs(kind="eval")
     assert ev["arm"] == "sid_mtl_curriculum" and ev["config"]["items"] == "sid"
@@ -99,3 +101,14 @@ def test_experiment_runs_sid_and_title_arms_and_stats_count_code_tokens(sid_data
     assert main(["stats", "--data", str(sid), "--items", "sid", "--tokenizer", "char", "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["target_tokens"] == 4 * stats["train_rows"]  # codes + EOS per target
+
+
+def test_pace_auto_ends_the_curriculum_at_the_last_step(sid_data):
+    root, _, sid = sid_data
+    db = str(root / "auto.db")
+    assert main(["train", "--data", str(sid), "--out", str(root / "auto"), "--items", "sid", "--method",
+                 "mtl-curriculum", "--pace-c", "auto", "--max-steps", "8", "--db", db, *TINY]) == 0
+    [run] = RunStore(db).runs(kind="train")
+    m = run["metrics"]
+    assert run["config"]["pace_c"] == "auto" and m["steps"] == 8
+    assert m["pace_c"] == pytest.approx(math.log(20) / 8) and m["pace_frequency"] == pytest.approx(0.95)

@@ -53,3 +53,22 @@ def test_curriculum_pace_over_three_steps():
     # step 3 with the authors' c = 2e-5: Frequency has 6e-5 of the precision, about 3e-5 of the weight
     w = task_weights([0, 0, 0], step=3)
     assert w[2] == pytest.approx((1 - math.exp(-6e-5)) / (1 + math.exp(-6e-5))) and w.sum() == pytest.approx(1)
+
+
+def test_auto_pace_completes_the_curriculum_within_the_run():
+    from igd.sid_weights import auto_pace_c
+
+    c = auto_pace_c(2459)  # the MovieLens SID study's one-epoch run
+    assert c == pytest.approx(math.log(20) / 2459) and c == pytest.approx(1.2183e-3, rel=1e-4)
+    assert pace(2459, c) == pytest.approx((0.05, 0.05, 0.95))  # CE and Front-Greater handed over to Frequency
+    assert pace(2459, 2e-5)[2] == pytest.approx(0.04799, abs=1e-5)  # the authors' c on that run: barely started
+    assert auto_pace_c(0) == pytest.approx(math.log(20))  # no division by zero for an empty plan
+
+
+def test_pace_c_takes_a_positive_number_or_auto():
+    from igd.config import ConfigError, TrainConfig
+
+    assert TrainConfig(data="d", out="o", pace_c="auto").pace_c == "auto"
+    for bad in ("fast", 0.0, -1e-5):
+        with pytest.raises(ConfigError):
+            TrainConfig(data="d", out="o", pace_c=bad)

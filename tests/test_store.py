@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from igd.store import DEAD, DIED, RunRecord, RunStore, StoreError, format_runs, summarize
+from igd.store_schema import SCHEMA_VERSION, set_digest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,7 +78,30 @@ def test_slim_keeps_ranks_and_targets_and_drops_the_lists(store, tmp_path, capsy
     assert [(p["user_index"], p["target_title"], p["rank"]) for p in after] == [
         (p["user_index"], p["target_title"], p["rank"]) for p in before]
     assert all(p["items"] == [] and p["scores"] == [] for p in after)
+    # the set each list held survives: order-free, so "Alien, Heat" names the same set
+    assert [p["top_set"] for p in after] == [set_digest(["Alien (1979)", "Heat (1995)"])] * 2
     assert main(["slim", "--db", str(tmp_path / "nope.db")]) == 2
+
+
+def test_a_schema_1_store_gets_top_set_from_the_lists_it_still_has(tmp_path):
+    path = tmp_path / "v1.db"
+    old = RunStore(path)
+    kept, slimmed = old.start(record()), old.start(record(seed=1))
+    old.complete(kept, {"hr@10": 1.0}, [prediction(0)])
+    old.complete(slimmed, {"hr@10": 1.0}, [prediction(0)])
+    old.db.execute("UPDATE predictions SET items = '[]', scores = '[]' WHERE run_id = ?", [slimmed])
+    old.db.execute("ALTER TABLE predictions DROP COLUMN top_set")  # as schema 1 wrote it
+    old.db.execute("PRAGMA user_version = 1")
+    old.db.conn.commit()
+    old.close()
+    reader = RunStore(path, readonly=True)  # read-only: no column, nothing written
+    assert "top_set" not in reader.predictions(kept)[0]
+    reader.close()
+    writer = RunStore(path)
+    assert writer.predictions(kept)[0]["top_set"] == set_digest(["Heat (1995)", "Alien (1979)"])
+    assert writer.predictions(slimmed)[0]["top_set"] is None  # its list is gone: unknown, not "different"
+    assert writer.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    writer.close()
 
 
 def test_complete_without_predictions(store):
@@ -269,7 +293,7 @@ def test_a_schema_0_store_reads_the_same_read_only_and_after_migration(tmp_path)
     writer.close()
     again = RunStore(path, readonly=True)
     assert [r["arm"] for r in again.runs()] == ["most_popular", "bigrec", "igd", None, "igd_t"]
-    assert again.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert again.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     again.close()
 
 
