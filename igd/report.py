@@ -76,21 +76,60 @@ def table2(runs, paper) -> list[str]:
 
 
 def improvements(store, runs, paper) -> list[str]:
-    lines = ["### IGD over its base, paired over users", "",
-             "Relative improvement of the seed-mean; p: two-sided sign test over the users whose metric "
-             "differs between the two arms (per-user values averaged over the shared seeds); 95% CI: "
-             f"paired bootstrap of the mean difference ({rd.BOOTSTRAP_RESAMPLES} resamples, seed "
-             f"{rd.BOOTSTRAP_SEED}). Paper: the range of IGD's improvements it reports over its datasets "
-             f"({_paper_range(paper, 'Table 2', 'relative_improvement', pct=True)}).", ""]
-    rows = [[f"{ARMS[t['igd_arm']].label} vs {ARMS[t['base_arm']].label}", NAMES[t["metric"]], str(len(t["seeds"])),
-             str(t["users"]) if t["users"] else "no per-user ranks stored", f"{t['base']:.4f}", f"{t['arm']:.4f}",
-             _pct(t["relative"]), *(["–"] * 3 if t["p_sign"] is None else [
-                 f"{t['wins']}/{t['losses']}", _p(t["p_sign"]), f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]"])]
-            for t in rd.improvement_rows(store.predictions, runs)]
-    if not rows:
+    lines = ["### IGD over its base and the ablation, paired over users", "",
+             "The unit is the user: a test split of sliding windows holds several rows per user, and rows of "
+             "one user are not independent. Base and arm: seed-means over the test rows. Per-seed Δ: the arm "
+             "minus the base on each shared seed. Users up/down and p (sign): two-sided sign test over the users "
+             "whose value differs (each user's metric averaged over their rows and the shared seeds); p (Holm): "
+             "adjusted over every test of this table. 95% CI: of the mean row difference, by a cluster "
+             f"bootstrap that resamples users with all their rows ({rd.BOOTSTRAP_RESAMPLES} resamples, seed "
+             f"{rd.BOOTSTRAP_SEED}). Identical sets: the test rows (and the users, all of whose rows) where both "
+             "arms return the same top-10 set, in any order. Paper: the range of IGD's improvements over its "
+             f"datasets ({_paper_range(paper, 'Table 2', 'relative_improvement', pct=True)}).", ""]
+    found = rd.improvement_rows(store.predictions, runs)
+    if not found:
         return lines + ["(No base and IGD arm both evaluated on the test split.)", ""]
-    return lines + _table(["comparison", "metric", "seeds", "users", "base", "IGD", "relative", "users up/down",
-                           "p (sign)", "95% CI of the difference"], rows)
+    rows = [_improvement_cells(t) for t in found]
+    notes = _improvement_notes(found)
+    return lines + _table(["comparison", "metric", "seeds", "test rows", "users", "base", "arm", "relative",
+                           "per-seed Δ", "users up/down", "p (sign)", "p (Holm)", "95% CI (users resampled)",
+                           "identical top-10 sets"], rows) + notes
+
+
+def _label_pair(t: Mapping) -> str:
+    return f"{ARMS[t['igd_arm']].label} vs {ARMS[t['base_arm']].label}"
+
+
+def _improvement_cells(t: Mapping) -> list[str]:
+    same = t["identical"]
+    identical = ("lists not kept" if same is None else
+                 f"{same['same_rows'] / same['rows']:.0%} of rows ({same['same_users']}/{same['users']} users)")
+    head = [_label_pair(t), NAMES[t["metric"]], str(len(t["seeds"]))]
+    if t["p_sign"] is None:
+        return head + ["no per-user ranks stored", "–", f"{t['base']:.4f}", f"{t['arm']:.4f}", _pct(t["relative"]),
+                       *(["–"] * 5), identical]
+    return head + [f"{t['rows']:,}", f"{t['users']:,}", f"{t['base']:.4f}", f"{t['arm']:.4f}", _pct(t["relative"]),
+                   " ".join(f"{d:+.4f}" for d in t["per_seed"]), f"{t['wins']}/{t['losses']}", _p(t["p_sign"]),
+                   _p(t["p_holm"]), f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]", identical]
+
+
+def _improvement_notes(found: Sequence[Mapping]) -> list[str]:
+    """Sentences under the table: evidence shown twice, arms that decoded different checkpoints."""
+    notes = []
+    for t in found:
+        if t.get("same_as") is not None:
+            first = found[t["same_as"]]
+            notes.append(f"- {_label_pair(t)}, {NAMES[t['metric']]}: the same per-row differences as "
+                         f"{_label_pair(first)} (their lists differ only in order, or not at all): one piece "
+                         "of evidence, not a second confirmation.")
+    for t in {(t["base_arm"], t["igd_arm"]): t for t in found}.values():  # once per pair of arms
+        apart = [s for s, same in (t["same_checkpoint"] or {}).items() if not same]
+        if apart:
+            notes.append(f"- {_label_pair(t)}: seed(s) {', '.join(map(str, apart))} decoded different "
+                         "checkpoints of the same training settings (retraining is not bit-reproducible on CPU): "
+                         "the difference mixes the decoding with retraining noise. Re-run `igd experiment` to "
+                         "decode both from one checkpoint.")
+    return notes + [""] if notes else []
 
 
 def table3(runs) -> list[str]:

@@ -2,10 +2,9 @@
 predictions in, tables out; no SQL, no Streamlit, no figures).
 
 - `arm_table`: each arm's test metrics, mean ± std over seeds (the paper's Table 2 / 3 rows).
-- `paired`: IGD against its base (D3, BIGRec) over the same users: relative improvement, a
-  two-sided sign test on the users whose metric differs (scipy.stats.binomtest) and a paired
-  bootstrap 95% interval of the mean difference (scipy.stats.bootstrap). Per-user values are
-  averaged over the seeds both arms share, so users, not seeds, are the unit.
+- `improvement_rows`: IGD against its base (D3, BIGRec) and the ablation over the same test
+  rows, with the user as the unit (igd.report_stats: sign test over users, cluster bootstrap,
+  per-seed differences), Holm-adjusted p-values, identical top-K sets, one-checkpoint checks.
 - `paper_numbers`: the paper's published figures (igd/paper_numbers.csv) for the same table.
 """
 
@@ -19,15 +18,21 @@ from importlib import resources
 from typing import Callable, Iterable, Mapping, Sequence
 
 from igd.config import ARMS
+from igd.pairing import same_checkpoint
+from igd.report_stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, holm, identical_sets, paired, row_values
 from igd.store import decisiveness_of
+
+__all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "holm", "paired", "row_values"]  # re-exported for the report and app
 
 # IGD over its base, as the paper's Table 2 reports improvements.
 PAIRS: tuple[tuple[str, str], ...] = (("d3", "igd"), ("bigrec", "bigrec_igd"))
 ABLATION = ("d3", "igd_t", "igd_d", "igd")  # Table 3: neither, tuning only, decoding only, both
+# What the report tests: IGD over its bases, the ablation's halves over D3, and BIGRec against
+# D3 (one checkpoint, two length penalties: often the same top-10 sets in another order).
+COMPARISONS: tuple[tuple[str, str], ...] = (*PAIRS, ("d3", "igd_t"), ("d3", "igd_d"), ("d3", "bigrec"))
 TABLE_METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
 PAPER_FILE = "paper_numbers.csv"
 PAPER_COLUMNS = ("table", "dataset", "method", "metric", "kind", "value", "source")
-BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED = 2000, 0
 
 
 def test_runs(rows: Iterable[Mapping], dataset: str, decisiveness: str = "ig") -> dict[str, dict[int, Mapping]]:
@@ -77,64 +82,41 @@ def arm_table(runs: Mapping[str, Mapping[int, Mapping]], arms: Sequence[str],
     return rows
 
 
-def user_values(predictions: Sequence[Mapping], metric: str) -> dict[int, float]:
-    """user_index -> HR@K (0/1) or NDCG@K (1/log2(rank+1)) of one run, from its stored ranks."""
-    name, k = metric.split("@")
-
-    def value(rank: int | None) -> float:
-        if rank is None or rank > int(k):
-            return 0.0
-        return 1.0 if name == "hr" else 1.0 / math.log2(rank + 1)
-
-    if name not in ("hr", "ndcg"):
-        raise ValueError(f"metric {metric!r}: paired tests take hr@K or ndcg@K")
-    return {int(p["user_index"]): value(p["rank"]) for p in predictions}
-
-
-def paired(base: Mapping[int, Sequence[Mapping]], arm: Mapping[int, Sequence[Mapping]], metric: str) -> dict:
-    """`base` and `arm`: seed -> that run's predictions. Compares the seeds both have."""
-    import numpy as np
-    from scipy import stats
-
-    seeds = sorted(set(base) & set(arm))
-    if not seeds:
-        raise ValueError("no seed evaluated under both arms")
-    per_seed = [(user_values(base[s], metric), user_values(arm[s], metric)) for s in seeds]
-    users = sorted(set.intersection(*[set(a) & set(b) for a, b in per_seed]))
-    if not users:
-        raise ValueError("no per-user predictions stored for both arms")
-    a = np.array([[pa[u] for u in users] for pa, _ in per_seed]).mean(axis=0)
-    b = np.array([[pb[u] for u in users] for _, pb in per_seed]).mean(axis=0)
-    diff = b - a
-    wins, losses = int((diff > 0).sum()), int((diff < 0).sum())
-    p_sign = stats.binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
-    if np.all(diff == diff[0]):  # no spread to resample
-        low = high = float(diff[0])
-    else:
-        ci = stats.bootstrap((diff,), np.mean, n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
-                             random_state=np.random.default_rng(BOOTSTRAP_SEED)).confidence_interval
-        low, high = float(ci.low), float(ci.high)
-    mean_a, mean_b = float(a.mean()), float(b.mean())
-    return {"metric": metric, "seeds": seeds, "users": len(users), "base": mean_a, "arm": mean_b,
-            "relative": (mean_b - mean_a) / mean_a if mean_a else float("nan"), "wins": wins,
-            "losses": losses, "p_sign": float(p_sign), "ci_low": low, "ci_high": high}
-
-
 def improvement_rows(predictions: Callable[[int], Sequence[Mapping]], runs: Mapping[str, Mapping[int, Mapping]],
-                     metrics: Sequence[str] = ("hr@10", "ndcg@10")) -> list[dict]:
-    """IGD against its base for every pair of PAIRS evaluated here: `paired` per metric, with
-    the two arms. `predictions(run_id)`: a run's stored per-user predictions."""
+                     metrics: Sequence[str] = ("hr@10", "ndcg@10"),
+                     pairs: Sequence[tuple[str, str]] = COMPARISONS) -> list[dict]:
+    """Each (base, arm) of `pairs` evaluated here, per metric: the user-level test
+    (igd.report_stats.paired), Holm's adjustment over every test of the list (`p_holm`), the
+    share of identical top-K sets, whether both arms decoded one checkpoint where they share
+    training (`same_checkpoint`: True / False / None when they train apart), and `same_as`: the
+    earlier row whose per-row evidence this one repeats. `predictions(run_id)`: a run's rows."""
     rows = []
-    for base, arm in PAIRS:
+    for base, arm in pairs:
         if base not in runs or arm not in runs:
             continue
         preds = {name: {s: predictions(r["id"]) for s, r in runs[name].items()} for name in (base, arm)}
+        common = {"base_arm": base, "igd_arm": arm, "identical": identical_sets(preds[base], preds[arm]),
+                  "same_checkpoint": _one_checkpoint((base, arm), runs[base], runs[arm])}
         for m in metrics:
             try:
-                rows.append({"base_arm": base, "igd_arm": arm, **paired(preds[base], preds[arm], m)})
+                rows.append({**common, **paired(preds[base], preds[arm], m)})
             except ValueError:  # a store without per-user predictions (e.g. the demo's): means only
-                rows.append({"base_arm": base, "igd_arm": arm, **unpaired(runs[base], runs[arm], m)})
+                rows.append({**common, **unpaired(runs[base], runs[arm], m)})
+    for i, (row, p) in enumerate(zip(rows, holm([r["p_sign"] for r in rows]))):
+        row["p_holm"] = p
+        row["same_as"] = next((j for j in range(i) if rows[j].get("evidence") is not None
+                               and rows[j]["metric"] == row["metric"] and rows[j]["evidence"] == row.get("evidence")),
+                              None)
     return rows
+
+
+def _one_checkpoint(names: tuple[str, str], base: Mapping[int, Mapping], arm: Mapping[int, Mapping]) -> dict | None:
+    """For arms that share training: per shared seed, did both decode the same checkpoint files
+    (igd.pairing)? None for arms that train apart (their checkpoints differ by design)."""
+    a, b = ARMS[names[0]], ARMS[names[1]]
+    if a.baseline or b.baseline or (a.train, a.weighting, a.items) != (b.train, b.weighting, b.items):
+        return None
+    return {s: same_checkpoint(base[s], arm[s]) for s in sorted(set(base) & set(arm))}
 
 
 def unpaired(base: Mapping[int, Mapping], arm: Mapping[int, Mapping], metric: str) -> dict:
@@ -142,9 +124,9 @@ def unpaired(base: Mapping[int, Mapping], arm: Mapping[int, Mapping], metric: st
     seeds = sorted(set(base) & set(arm))
     mean_a = statistics.fmean(base[s]["metrics"][metric] for s in seeds) if seeds else float("nan")
     mean_b = statistics.fmean(arm[s]["metrics"][metric] for s in seeds) if seeds else float("nan")
-    return {"metric": metric, "seeds": seeds, "users": 0, "base": mean_a, "arm": mean_b,
+    return {"metric": metric, "seeds": seeds, "rows": 0, "users": 0, "base": mean_a, "arm": mean_b,
             "relative": (mean_b - mean_a) / mean_a if mean_a else float("nan"), "wins": None,
-            "losses": None, "p_sign": None, "ci_low": None, "ci_high": None}
+            "losses": None, "p_sign": None, "ci_low": None, "ci_high": None, "per_seed": None, "evidence": None}
 
 
 def paper_range(paper: Sequence[Mapping], table: str, metric: str) -> tuple[float, float] | None:

@@ -97,24 +97,29 @@ def _pairs(runs: Mapping[str, Mapping[int, Mapping]]) -> list[tuple[str, str]]:
 
 def comparisons(predictions, runs: Mapping[str, Mapping[int, Mapping]]) -> list[str]:
     lines = ["### Paired over users: each method against its reference", "",
-             "Seed-means; p: two-sided sign test over the users whose metric differs (per-user values "
-             f"averaged over the shared seeds); 95% CI: paired bootstrap of the mean difference "
-             f"({rd.BOOTSTRAP_RESAMPLES} resamples, seed {rd.BOOTSTRAP_SEED}).", "",
-             "| method | reference | metric | seeds | users | reference | method | relative | users up/down | "
-             "p (sign) | 95% CI |", "|" + "---|" * 11]
+             "The unit is the user (several test rows can be one user's). Base and method: seed-means over the "
+             "test rows; per-seed Δ: method minus reference per shared seed; p (sign): two-sided sign test over the "
+             "users whose value differs (each user's metric averaged over their rows and the shared seeds); "
+             "p (Holm): adjusted over every test of this table; 95% CI: of the mean row difference, by a cluster "
+             f"bootstrap resampling users ({rd.BOOTSTRAP_RESAMPLES} resamples, seed {rd.BOOTSTRAP_SEED}).", "",
+             "| method | reference | metric | seeds | test rows | users | reference | method | relative | per-seed Δ | "
+             "users up/down | p (sign) | p (Holm) | 95% CI (users resampled) |", "|" + "---|" * 14]
+    found = []
     for base, arm in _pairs(runs):
         preds = {k: {s: predictions(r["id"]) for s, r in runs[k].items()} for k in (base, arm)}
         if not _same_users(preds[base], preds[arm]):  # across datasets: the same test rows, or no test
             continue
         for m in ("hr@10", "ndcg@10"):
             try:
-                t = rd.paired(preds[base], preds[arm], m)
+                found.append((base, arm, rd.paired(preds[base], preds[arm], m)))
             except ValueError:
                 continue
-            lines.append(f"| {_label(*arm.split('/'))} | {_label(*base.split('/'))} | {NAMES[m]} | "
-                         f"{len(t['seeds'])} | {t['users']} | {t['base']:.4f} | {t['arm']:.4f} | "
-                         f"{100 * t['relative']:+.1f}% | {t['wins']}/{t['losses']} | {t['p_sign']:.3g} | "
-                         f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}] |")
+    for (base, arm, t), holm in zip(found, rd.holm([t["p_sign"] for _, _, t in found])):
+        lines.append(f"| {_label(*arm.split('/'))} | {_label(*base.split('/'))} | {NAMES[t['metric']]} | "
+                     f"{len(t['seeds'])} | {t['rows']:,} | {t['users']:,} | {t['base']:.4f} | {t['arm']:.4f} | "
+                     f"{100 * t['relative']:+.1f}% | {' '.join(f'{d:+.4f}' for d in t['per_seed'])} | "
+                     f"{t['wins']}/{t['losses']} | {t['p_sign']:.3g} | {holm:.3g} | "
+                     f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}] |")
     return lines + [""]
 
 

@@ -25,11 +25,12 @@ def ranks_row(ranks):
 
 
 def add_eval(store: RunStore, arm: str, seed: int, ranks, decoding: str, train: str, alpha=None, fwr=0.2, ise=3.0,
-             measure: str | None = None, split: str = "test"):
+             measure: str | None = None, split: str = "test", checkpoint_hash: str | None = None):
+    config = ({} if measure is None else {"decisiveness": measure}) | (
+        {} if checkpoint_hash is None else {"checkpoint_hash": checkpoint_hash})
     run = store.start(RunRecord(kind="eval", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=seed,
                                 split=split, train_method=train, decoding=decoding, alpha=alpha, arm=arm,
-                                beta=None if train == "sft" else 0.2,
-                                config={} if measure is None else {"decisiveness": measure}))
+                                beta=None if train == "sft" else 0.2, config=config))
     hr10 = sum(r is not None and r <= 10 for r in ranks) / len(ranks)
     ndcg10 = sum(1 / math.log2(r + 1) for r in ranks if r is not None and r <= 10) / len(ranks)
     analyses = {"h_pred@1": 1.2, "h_pred@2": 0.6, "h_truth@1": 1.0, "h_truth@2": 0.8, "n_pred@1": 60,
@@ -72,7 +73,7 @@ def test_paired_sign_test_and_bootstrap_by_hand(store):
 
 
 def test_ndcg_per_user_from_ranks():
-    values = rd.user_values(ranks_row([1, 3, None, 11]), "ndcg@10")
+    values = rd.row_values(ranks_row([1, 3, None, 11]), "ndcg@10")
     assert values == {0: 1.0, 1: 0.5, 2: 0.0, 3: 0.0}  # 1/log2(4) = 0.5; rank 11 is outside the top 10
 
 
@@ -93,7 +94,11 @@ def test_report_tables_and_byte_identical_regeneration(store, tmp_path):
     text = out.read_text()
     assert "| D3 | 2 | .3333 ± .0000 |" in text  # HR@5 column, mean ± std over 2 seeds
     assert "+5.0% … +42.0%" in text  # the paper's range, from igd/paper_numbers.csv
-    assert "| D3 + IGD (IGD-Tuning + IGD-Decoding) vs D3 | HR@10 | 2 | 6 | 0.3333 | 0.5833 | +75.0% | 2/0 | 0.5 |" in text
+    # 6 test rows of 6 users; per seed (4 - 2) / 6 and (3 - 2) / 6; Holm over the HR and NDCG tests
+    # (0.5 each: 0.5 x 2 -> 1); users 2 and 3 got other lists in seed 0, user 2 in seed 1: 9 of 12
+    # (row, seed) pairs and 4 of 6 users keep one top-10 set
+    assert ("| D3 + IGD (IGD-Tuning + IGD-Decoding) vs D3 | HR@10 | 2 | 6 | 6 | 0.3333 | 0.5833 | +75.0% | "
+            "+0.3333 +0.1667 | 2/0 | 0.5 | 1 | [+0.0000, +0.5833] | 75% of rows (4/6 users) |") in text
     assert sorted(f.name for f in files[1:]) == ["toy-entropy-gap.svg", "toy-ig-logp.svg"]  # Fig. 3 and 4
     assert "![Fig. 3: prefix entropy per decoding step" in text
     first = {f: f.read_bytes() for f in files}
@@ -162,7 +167,8 @@ def test_a_store_without_per_user_predictions_compares_means_only(tmp_path):
     assert [(r["metric"], r["users"], r["p_sign"]) for r in rows] == [("hr@10", 0, None), ("ndcg@10", 0, None)]
     assert rows[0]["relative"] == pytest.approx(0.2)
     build_report(s, tmp_path / "REPORT.md")
-    assert "| HR@10 | 1 | no per-user ranks stored | 0.1000 | 0.1200 | +20.0% | – | – | – |" in (tmp_path / "REPORT.md").read_text()
+    assert ("| HR@10 | 1 | no per-user ranks stored | – | 0.1000 | 0.1200 | +20.0% | – | – | – | – | – | "
+            "lists not kept |") in (tmp_path / "REPORT.md").read_text()
 
 
 def test_table1_comes_from_the_stored_training_run(store, tmp_path):
@@ -237,3 +243,28 @@ def test_the_report_ends_with_the_studys_compute_by_hand(store, tmp_path):
     build_report(store, tmp_path / "REPORT.md")
     assert ("5 complete training and evaluation runs in this report's stores: 0.5 h of wall-clock time; 1 of "
             "them recorded their CPU time, 1.0 h.") in (tmp_path / "REPORT.md").read_text()
+
+
+def test_the_report_says_when_lists_are_the_same_evidence_or_checkpoints_differ(tmp_path):
+    s = RunStore(tmp_path / "runs.db")
+    ranks, better = [1, 3, None, None, None, None], [1, 3, 2, None, None, None]
+    add_eval(s, "d3", 0, ranks, "d3", "sft", checkpoint_hash="a" * 64)
+    add_eval(s, "bigrec", 0, ranks, "bigrec", "sft", checkpoint_hash="a" * 64)  # ranks_row: the same lists
+    add_eval(s, "igd_d", 0, better, "igd", "sft", alpha=0.2, checkpoint_hash="b" * 64)  # a retrained SFT
+    add_eval(s, "igd", 0, better, "igd", "igd", alpha=0.2)
+    add_eval(s, "bigrec_igd", 0, better, "bigrec_igd", "igd", alpha=0.2)
+    rows = rd.improvement_rows(s.predictions, rd.test_runs(s.runs(), "toy"))
+    by = {(r["base_arm"], r["igd_arm"], r["metric"]): r for r in rows}
+    assert by[("d3", "bigrec", "hr@10")]["identical"] == {"rows": 6, "same_rows": 6, "users": 6, "same_users": 6,
+                                                         "seeds": [0]}
+    again = by[("bigrec", "bigrec_igd", "hr@10")]
+    assert rows[again["same_as"]] is by[("d3", "igd", "hr@10")]  # BIGRec's ranks are D3's: no new evidence
+    assert by[("d3", "igd_d", "hr@10")]["same_checkpoint"] == {0: False}
+    assert by[("d3", "bigrec", "hr@10")]["same_checkpoint"] == {0: True}
+    assert by[("d3", "igd", "hr@10")]["same_checkpoint"] is None  # trained apart by design
+    build_report(s, tmp_path / "REPORT.md")
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "| BIGRec vs D3 | HR@10 | 1 | 6 | 6 |" in text and "| 100% of rows (6/6 users) |" in text
+    assert ("- BIGRec + IGD vs BIGRec, HR@10: the same per-row differences as D3 + IGD (IGD-Tuning + "
+            "IGD-Decoding) vs D3") in text
+    assert "- IGD-Decoding only (SFT checkpoint) vs D3: seed(s) 0 decoded different checkpoints" in text
