@@ -18,6 +18,7 @@ from igd import report_figures as figs
 from igd.analysis import IG_BINS
 from igd import report_sid
 from igd.config import ARMS
+from igd.report_protocol import protocol_table
 from igd.store import decisiveness_of
 
 TABLE2_METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10", "fwr", "ise")
@@ -400,7 +401,7 @@ def _store_sections(store, paper: Sequence[Mapping], fig_dir: Path) -> list[str]
         runs = rd.test_runs(rows, dataset)
         slug = "".join(c if c.isalnum() else "-" for c in dataset.lower())
         sweep_lines, points = beta_sweep(rows, dataset)
-        lines += [f"## {dataset}", ""]
+        lines += [f"## {dataset}", ""] + protocol_table(rows, dataset, store.predictions)
         lines += table1(rows, dataset, paper) + table2(runs, paper) + improvements(store, runs, paper) + table3(runs) + table7(rows, dataset, paper)
         lines += table8(runs) + decisiveness_table(rows, dataset) + sweep_lines
         if points:

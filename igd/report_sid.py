@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 
 from igd import report_data as rd
 from igd.config import ARMS
+from igd.report_protocol import protocol_table
 from igd.sid_weights import TASKS
 
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10", "hr@10_head", "hr@10_tail", "invalid")
@@ -170,5 +171,12 @@ def task_weights(rows: Sequence[Mapping]) -> list[str]:
 
 def sid_sections(store, rows: Sequence[Mapping]) -> list[str]:
     runs = sid_runs(rows)
-    return (["## Semantic IDs: " + ", ".join(sorted({k.split("/")[0] for k in runs})), ""]
+    datasets = sorted({k.split("/")[0].removesuffix(TITLED) for k in runs})
+    protocols = [line for d in datasets for line in
+                 _retitled(protocol_table(rows, d, store.predictions), f"Protocol of the {d} runs")]
+    return (["## Semantic IDs: " + ", ".join(sorted({k.split("/")[0] for k in runs})), ""] + protocols
             + table(runs) + comparisons(store.predictions, runs) + token_table(rows) + task_weights(rows))
+
+
+def _retitled(lines: list[str], heading: str) -> list[str]:
+    return [f"### {heading}"] + lines[1:] if lines else []
