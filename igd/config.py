@@ -132,6 +132,8 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("pos", "Pos (D3 decoding)", "pos", "d3"),
     Arm("cft", "CFT (D3 decoding)", "cft", "d3"),
     Arm("igd_linear", "D3 + IGD, linear IGD-Tuning weights", "igd", "igd", weighting="linear"),
+    # Table 8 compares the two weightings by tuning alone (alpha = 0): the linear checkpoint decoded as D3
+    Arm("igd_t_linear", "IGD-Tuning only, linear weights (D3 decoding)", "igd", "d3", weighting="linear"),
     # Semantic IDs (all IDs have one length, so BIGRec's length penalty ranks like D3's)
     Arm("sid_ce", "SID, cross-entropy", "sft", "d3", items="sid"),
     Arm("sid_front_greater", "SID, Front-Greater", "front-greater", "d3", items="sid"),

@@ -262,6 +262,8 @@ def test_every_llm_arm_of_the_paper_runs_from_igd_experiment(workdir):
     assert (done["igd_t"]["decoding"], done["igd_t"]["alpha"]) == ("d3", None)
     assert done["igd_t"]["checkpoint"] == done["igd"]["checkpoint"] == done["bigrec_igd"]["checkpoint"]
     assert done["igd_linear"]["checkpoint"] != done["igd"]["checkpoint"]
+    assert done["igd_t_linear"]["checkpoint"] == done["igd_linear"]["checkpoint"]  # Table 8 at alpha 0
+    assert (done["igd_t_linear"]["decoding"], done["igd_t_linear"]["config"]["igd_weighting"]) == ("d3", "linear")
     assert all(0 <= r["metrics"]["fwr"] <= 1 and r["metrics"]["ise"] >= 0
                for name, r in done.items() if name != "most_popular")
 
