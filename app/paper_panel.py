@@ -11,6 +11,7 @@ import streamlit as st
 
 from igd import report
 from igd import report_data as rd
+from igd import report_paper as rp
 from igd import report_sid
 from igd.config import ARMS
 from ui import markdown_literal, predictions
@@ -25,14 +26,14 @@ def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
         return
     dataset = st.selectbox("Dataset", datasets, key="paper_dataset")
     tested = rd.test_runs(runs, dataset)
-    paper = rd.paper_numbers()
+    paper = rp.paper_numbers()
     table = rd.arm_table(tested, list(ARMS), ("hr@10", "ndcg@10", "fwr", "ise"))
     st.dataframe(pd.DataFrame([{"method": r["label"], "seeds": len(r["seeds"]),
                                 **{m: r["cells"][m].text() if m in r["cells"] else "–"
                                    for m in ("hr@10", "ndcg@10", "fwr", "ise")}} for r in table]),
                  hide_index=True, width="stretch", height="content")  # every arm (13) without a scroll
     st.caption("Test split, mean ± sample std over seeds (no ± for one seed).")
-    span = rd.paper_range(paper, "Table 2", "relative_improvement")
+    span = rp.paper_range(paper, "Table 2", "relative_improvement")
     rows = rd.improvement_rows(partial(predictions, *key), tested)
     if not rows:
         st.info("IGD and its base (D3, BIGRec) are not both evaluated on this dataset's test split."

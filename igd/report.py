@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from igd import report_data as rd
+from igd import report_paper as rp
 from igd import report_figures as figs
 from igd.analysis import IG_BINS
 from igd import report_sid
@@ -40,7 +41,7 @@ def _p(p: float) -> str:
 
 
 def _paper_range(paper: Sequence[Mapping], table: str, metric: str, pct: bool = False) -> str:
-    found = rd.paper_range(paper, table, metric)
+    found = rp.paper_range(paper, table, metric)
     if found is None:
         return "–"
     return f"{_pct(found[0])} … {_pct(found[1])}" if pct else f"{found[0]:g} … {found[1]:g}"
@@ -59,24 +60,40 @@ def table1(rows: Sequence[Mapping], dataset: str, paper) -> list[str]:
         return []
     m = trains[-1]["metrics"]
     return ["### Table 1 analogue: the training set", "",
-            f"Target tokens over the training rows and the share with zero IG (the paper: "
-            f"{_paper_range(paper, 'Table 1', 'zero_ig_share')} with the Qwen2.5 tokenizer); the "
+            f"Target tokens over the training rows and the share with zero IG (the paper, Qwen2.5 tokenizer: "
+            f"{_paper_shares(paper)}); the "
             f"`{trains[-1]['model']}` model's tokenizer.", ""] + _table(
         ["items", "training rows", "target tokens", "zero-IG tokens", "zero-IG share", "H(root) (nats)"],
         [[f"{m['t1_items']:,.0f}", f"{m['t1_train_rows']:,.0f}", f"{m['t1_target_tokens']:,.0f}",
           f"{m['t1_zero_ig_tokens']:,.0f}", f"{100 * m['t1_zero_ig_share']:.1f}%", f"{m['t1_root_entropy']:.3f}"]])
 
 
-def table2(runs, paper) -> list[str]:
+def _paper_shares(paper) -> str:
+    """The paper's Table 1 zero-IG share per dataset."""
+    return ", ".join(f"{d} {100 * v:.1f}%" for d in rp.PAPER_DATASETS
+                     if (v := rp.paper_value(paper, d, "", "zero_ig_share", ("Table 1",))) is not None)
+
+
+def table2(runs, paper, dataset: str) -> list[str]:
     table = rd.arm_table(runs, list(ARMS), TABLE2_METRICS)
     lines = ["### Table 2 analogue: every method", "",
              "Test split; mean ± sample std over seeds (no ± for one seed). FWR: share of the most "
              "frequent first token in a top-10 list (lower = more diverse); ISE: entropy of the "
              "softmax of the top-10 scores, bits.", ""]
-    return lines + _table(["method", "seeds", *(NAMES[m] for m in TABLE2_METRICS)], _arm_rows(table, TABLE2_METRICS))
+    rows, header = _arm_rows(table, TABLE2_METRICS), ["method", "seeds", *(NAMES[m] for m in TABLE2_METRICS)]
+    if (theirs := rp.paper_dataset(dataset)) is not None:  # the paper's data: its cell beside ours
+        lines[-2] += f" The paper's columns: its Table 2 (Table 3 where Table 2 lost the cell) on {theirs}, Qwen2.5-1.5B."
+        header += ["paper HR@10", "paper NDCG@10"]
+        for row, r in zip(rows, table):
+            row += [_num(rp.paper_value(paper, theirs, r["arm"], m)) for m in ("hr@10", "ndcg@10")]
+    return lines + _table(header, rows)
 
 
-def improvements(store, runs, paper) -> list[str]:
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def improvements(store, runs, paper, dataset: str) -> list[str]:
     lines = ["### IGD over its base and the ablation, paired over users", "",
              "The unit is the user: a test split of sliding windows holds several rows per user, and rows of "
              "one user are not independent. Base and arm: seed-means over the test rows. Per-seed Δ: the arm "
@@ -85,16 +102,33 @@ def improvements(store, runs, paper) -> list[str]:
              "adjusted over every test of this table. 95% CI: of the mean row difference, by a cluster "
              f"bootstrap that resamples users with all their rows ({rd.BOOTSTRAP_RESAMPLES} resamples, seed "
              f"{rd.BOOTSTRAP_SEED}). Identical sets: the test rows (and the users, all of whose rows) where both "
-             "arms return the same top-10 set, in any order. Paper: the range of IGD's improvements over its "
-             f"datasets ({_paper_range(paper, 'Table 2', 'relative_improvement', pct=True)}).", ""]
+             "arms return the same top-10 set, in any order.", ""]
     found = rd.improvement_rows(store.predictions, runs)
     if not found:
         return lines + ["(No base and IGD arm both evaluated on the test split.)", ""]
     rows = [_improvement_cells(t) for t in found]
-    notes = _improvement_notes(found)
-    return lines + _table(["comparison", "metric", "seeds", "test rows", "users", "base", "arm", "relative",
-                           "per-seed Δ", "users up/down", "p (sign)", "p (Holm)", "95% CI (users resampled)",
-                           "identical top-10 sets"], rows) + notes
+    header = ["comparison", "metric", "seeds", "test rows", "users", "base", "arm", "relative", "per-seed Δ",
+              "users up/down", "p (sign)", "p (Holm)", "95% CI (users resampled)", "identical top-10 sets"]
+    theirs = rp.paper_dataset(dataset)
+    if theirs is not None:  # the paper's data: its improvement for the same pair beside ours
+        header.append(f"paper ({theirs})")
+        for row, t in zip(rows, found):
+            got = rp.paper_improvement(paper, theirs, t["base_arm"], t["igd_arm"], t["metric"])
+            row.append("–" if got is None else _pct(got[0]) + ("*" if got[1] != "printed" else ""))
+    return lines + _table(header, rows) + _improvement_notes(found) + ([] if theirs else _paper_improvements(paper))
+
+
+def _paper_improvements(paper) -> list[str]:
+    """The paper's own per-dataset improvements, for scale: its model and data, not this run's."""
+    pairs = tuple(rp.PAIR_METHODS)
+    rows = rp.improvements_table(paper, pairs)
+    header = ["the paper's dataset"] + [f"{ARMS[a].label} vs {ARMS[b].label}, {NAMES[m]}" for b, a in pairs
+                                        for m in ("hr@10", "ndcg@10")]
+    low, high = rp.paper_range(paper, "Table 2", "relative_improvement")
+    return [f"For scale, not as a target: the paper's improvements on its own data (Qwen2.5-1.5B with LoRA on "
+            f"Amazon CDs, Games, Toys, Books; Steam: Table 6, backbone not stated). Its Table 2 prints "
+            f"{_pct(low)} … {_pct(high)} over all its cells. *: derived from its rows (the printed cell is lost "
+            "or disagrees with them, igd/paper_numbers.csv).", ""] + _table(header, rows)
 
 
 def _label_pair(t: Mapping) -> str:
@@ -221,16 +255,22 @@ def decisiveness_table(rows: Sequence[Mapping], dataset: str) -> list[str]:
         ["measure", "arm", "seeds", "HR@10", "NDCG@10"], out)
 
 
-def table8(runs) -> list[str]:
+def table8(runs, paper, dataset: str) -> list[str]:
     """The paper's Table 8 compares the weightings by tuning alone (alpha = 0, D3 decoding)."""
     table = rd.arm_table(runs, ("d3", "igd_t_linear", "igd_t"), ("hr@10", "ndcg@10"))
     if not any(r["arm"] == "igd_t_linear" for r in table):
         return (["### Table 8 analogue: binary vs linear IGD-Tuning weights", "",
                  "(Not evaluated here at α = 0: add the `igd_t_linear` arm to `igd experiment --methods`; the "
                  "linear arm with IGD-Decoding is in Table 2.)", ""] if "igd_linear" in runs else [])
+    theirs = rp.paper_dataset(dataset)
+    datasets = [theirs] if theirs else ["CDs", "Games", "Toys", "Books"]
+    paper_cols = [f"paper {d} HR@10" for d in datasets]
+    rows = [row + [_num(rp.paper_value(paper, d, r["arm"], "hr@10", ("Table 8",))) for d in datasets]
+            for row, r in zip(_arm_rows(table, ("hr@10", "ndcg@10")), table)]
     return ["### Table 8 analogue: binary vs linear IGD-Tuning weights, tuning only (α = 0)", "",
-            "As the paper's Table 8: both weightings decoded with D3, no IGD-Decoding.", ""] + _table(
-        ["arm", "seeds", "HR@10", "NDCG@10"], _arm_rows(table, ("hr@10", "ndcg@10")))
+            "As the paper's Table 8: both weightings decoded with D3, no IGD-Decoding. The paper's columns: its "
+            "Table 8 (Qwen2.5-1.5B" + ("" if theirs else ", its data, for scale") + ").", ""] + _table(
+        ["arm", "seeds", "HR@10", "NDCG@10", *paper_cols], rows)
 
 
 def beta_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[list[str], list[dict]]:
@@ -384,7 +424,7 @@ def build_report(stores, out: Path, title: str = "igd report", command: str | No
     fig_dir.mkdir(parents=True, exist_ok=True)
     for old in fig_dir.glob("*.svg"):  # a figure that is no longer drawn must not linger
         old.unlink()
-    paper = rd.paper_numbers()
+    paper = rp.paper_numbers()
     made = f"`{command}`" if command else "`igd report`"
     lines = [f"# {title}", "", f"Generated by {made} from the run store; the same command regenerates it "
              "byte for byte. Numbers are this code's, on this store's runs; the paper's published figures "
@@ -406,8 +446,9 @@ def _store_sections(store, paper: Sequence[Mapping], fig_dir: Path) -> list[str]
         slug = "".join(c if c.isalnum() else "-" for c in dataset.lower())
         sweep_lines, points = beta_sweep(rows, dataset)
         lines += [f"## {dataset}", ""] + protocol_table(rows, dataset, store.predictions)
-        lines += table1(rows, dataset, paper) + table2(runs, paper) + improvements(store, runs, paper) + table3(runs) + table7(rows, dataset, paper)
-        lines += table8(runs) + decisiveness_table(rows, dataset) + sweep_lines
+        lines += table1(rows, dataset, paper) + table2(runs, paper, dataset) + improvements(store, runs, paper, dataset)
+        lines += table3(runs) + table7(rows, dataset, paper)
+        lines += table8(runs, paper, dataset) + decisiveness_table(rows, dataset) + sweep_lines
         if points:
             lines += _figure(figs.sweep(points, "beta", "validation HR@10", "Validation HR@10 against β"),
                              fig_dir, f"{slug}-beta.svg", "β sensitivity")

@@ -5,16 +5,13 @@ predictions in, tables out; no SQL, no Streamlit, no figures).
 - `improvement_rows`: IGD against its base (D3, BIGRec) and the ablation over the same test
   rows, with the user as the unit (igd.report_stats: sign test over users, cluster bootstrap,
   per-seed differences), Holm-adjusted p-values, identical top-K sets, one-checkpoint checks.
-- `paper_numbers`: the paper's published figures (igd/paper_numbers.csv) for the same table.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import statistics
 from dataclasses import dataclass
-from importlib import resources
 from typing import Callable, Iterable, Mapping, Sequence
 
 from igd.config import ARMS
@@ -31,8 +28,6 @@ ABLATION = ("d3", "igd_t", "igd_d", "igd")  # Table 3: neither, tuning only, dec
 # D3 (one checkpoint, two length penalties: often the same top-10 sets in another order).
 COMPARISONS: tuple[tuple[str, str], ...] = (*PAIRS, ("d3", "igd_t"), ("d3", "igd_d"), ("d3", "bigrec"))
 TABLE_METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
-PAPER_FILE = "paper_numbers.csv"
-PAPER_COLUMNS = ("table", "dataset", "method", "metric", "kind", "value", "source")
 
 
 def test_runs(rows: Iterable[Mapping], dataset: str, decisiveness: str = "ig") -> dict[str, dict[int, Mapping]]:
@@ -127,31 +122,3 @@ def unpaired(base: Mapping[int, Mapping], arm: Mapping[int, Mapping], metric: st
     return {"metric": metric, "seeds": seeds, "rows": 0, "users": 0, "base": mean_a, "arm": mean_b,
             "relative": (mean_b - mean_a) / mean_a if mean_a else float("nan"), "wins": None,
             "losses": None, "p_sign": None, "ci_low": None, "ci_high": None, "per_seed": None, "evidence": None}
-
-
-def paper_range(paper: Sequence[Mapping], table: str, metric: str) -> tuple[float, float] | None:
-    """(min, max) the paper states for `metric` in `table`, or None."""
-    found = {r["kind"]: r["value"] for r in paper if r["table"] == table and r["metric"] == metric}
-    return (found["min"], found["max"]) if {"min", "max"} <= set(found) else None
-
-
-def paper_numbers(text: str | None = None) -> list[dict]:
-    """The paper's published figures: igd/paper_numbers.csv (or `text` in its format)."""
-    if text is None:
-        text = resources.files("igd").joinpath(PAPER_FILE).read_text(encoding="utf-8")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    reader = csv.DictReader(lines)
-    if tuple(reader.fieldnames or ()) != PAPER_COLUMNS:
-        raise ValueError(f"{PAPER_FILE}: columns must be {', '.join(PAPER_COLUMNS)}, got {reader.fieldnames}")
-    rows = []
-    for i, row in enumerate(reader, start=2):
-        try:
-            value = float(row["value"])
-        except (TypeError, ValueError):
-            raise ValueError(f"{PAPER_FILE}: row {i}: value {row['value']!r} is not a number") from None
-        rows.append({**row, "value": value})
-    return rows
-
-
-def paper_for(rows: Sequence[Mapping], table: str) -> list[Mapping]:
-    return [r for r in rows if r["table"] == table]

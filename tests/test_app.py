@@ -341,6 +341,7 @@ def test_runs_page(monkeypatch, fruit):
 
 def test_runs_page_sets_the_run_beside_the_paper(monkeypatch, fruit):
     from igd import report_data as rd
+    from igd import report_paper as rp
     from igd.store import RunStore
 
     at = app(monkeypatch, fruit, "views/runs.py")
@@ -487,6 +488,7 @@ def test_titles_are_shown_literally_in_markdown():
 def test_runs_page_shows_table7_and_the_entropy_gap_as_the_report_does(monkeypatch, fruit):
     from igd import report
     from igd import report_data as rd
+    from igd import report_paper as rp
     from igd.store import RunStore
 
     at = app(monkeypatch, fruit, "views/runs.py")
@@ -496,4 +498,4 @@ def test_runs_page_shows_table7_and_the_entropy_gap_as_the_report_does(monkeypat
     gap = report.entropy_gap_table(report.entropy_gap_evals(runs, name)[0])
     shown = "\n".join(texts(at.markdown))
     assert gap and gap[-1] in shown  # the last row of the report's own table, on the page
-    assert report.table7(runs, name, rd.paper_numbers())[-1] in shown
+    assert report.table7(runs, name, rp.paper_numbers())[-1] in shown
