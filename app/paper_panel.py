@@ -39,23 +39,42 @@ def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
         st.info("IGD and its base (D3, BIGRec) are not both evaluated on this dataset's test split."
                 + (" Its semantic-ID arms are compared below." if any(a.startswith("sid_") for a in tested) else ""))
         return
-    paper_text = f"{span[0]:+.0%} … {span[1]:+.0%}" if span else "–"
+    paper_text = f"{span[0]:+.1%} … {span[1]:+.1%}" if span else "–"
+    theirs = rp.paper_dataset(dataset)
+
+    def paper_cell(t) -> str:
+        if theirs is None:
+            return paper_text
+        got = rp.paper_improvement(paper, theirs, t["base_arm"], t["igd_arm"], t["metric"])
+        return "–" if got is None else f"{got[0]:+.1%}"
+
     st.dataframe(pd.DataFrame([{
         "comparison": f"{ARMS[t['igd_arm']].label} vs {ARMS[t['base_arm']].label}", "metric": t["metric"],
-        "seeds": len(t["seeds"]), "users": t["users"] or "no per-user ranks", "this run": f"{t['relative']:+.1%}",
-        "paper (its datasets)": paper_text,
+        "seeds": len(t["seeds"]), "test rows": t["rows"] or "no per-user ranks", "users": t["users"] or "–",
+        "this run": f"{t['relative']:+.1%}",
+        "per-seed Δ": "–" if t["per_seed"] is None else " ".join(f"{d:+.4f}" for d in t["per_seed"]),
+        ("paper (" + theirs + ")" if theirs else "paper (its datasets)"): paper_cell(t),
         "users up/down": "–" if t["wins"] is None else f"{t['wins']}/{t['losses']}",
-        "p (sign test)": None if t["p_sign"] is None else round(t["p_sign"], 4),
-        "95% CI of the difference": "–" if t["ci_low"] is None else f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]",
+        "p (sign test over users)": None if t["p_sign"] is None else round(t["p_sign"], 4),
+        "p (Holm)": None if t["p_holm"] is None else round(t["p_holm"], 4),
+        "95% CI, users resampled": "–" if t["ci_low"] is None else f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]",
+        "identical top-10 sets": "lists not kept" if t["identical"] is None else
+        f"{t['identical']['same_rows'] / t['identical']['rows']:.0%} of rows",
     } for t in rows]), hide_index=True, width="stretch")
     if any(t["p_sign"] is None for t in rows):
         st.caption("This store keeps no per-user predictions for some runs: their rows compare the means only, "
                    "with no test.")
+    notes = report._improvement_notes(rows)
+    if notes:
+        st.markdown("\n".join(notes))
     st.caption(markdown_literal(
-        "Relative improvement of IGD over the base it is added to, on the same users. p: two-sided sign test "
-        "over the users whose metric differs; CI: paired bootstrap of the mean difference. The paper's column "
-        "is the range it reports over its four datasets (igd/paper_numbers.csv); `igd report` writes the "
-        "same tables with the ablation, diversity against α, β sensitivity and the figures."))
+        "The unit is the user: several test rows (sliding windows) can be one user's. Relative improvement of "
+        "the arm over its base on the same test rows; p: two-sided sign test over the users whose value differs "
+        "(each user's metric averaged over their rows and the seeds), Holm-adjusted over the table; CI: cluster "
+        "bootstrap resampling users. The paper's column is its own model and data (igd/paper_numbers.csv) "
+        + ("for this dataset." if theirs else "for scale: the range of its Table 2 cells.")
+        + " `igd report` writes the same tables with the protocol, ablation, diversity against α, β sensitivity "
+        "and the figures."))
     alpha_panel(runs, dataset, paper)
 
 

@@ -351,8 +351,10 @@ def test_runs_page_sets_the_run_beside_the_paper(monkeypatch, fruit):
     want = rd.improvement_rows(store.predictions, tested)
     shown = next(d.value for d in at.dataframe if "paper (its datasets)" in d.value.columns)
     assert list(shown["this run"]) == [f"{t['relative']:+.1%}" for t in want] and len(want) >= 2
-    assert set(shown["paper (its datasets)"]) == {"+5% … +42%"}  # from igd/paper_numbers.csv
-    assert list(shown["p (sign test)"]) == [round(t["p_sign"], 4) for t in want]
+    assert set(shown["paper (its datasets)"]) == {"+4.3% … +41.3%"}  # from igd/paper_numbers.csv
+    assert list(shown["p (sign test over users)"]) == [round(t["p_sign"], 4) for t in want]
+    assert list(shown["p (Holm)"]) == [round(t["p_holm"], 4) for t in want]
+    assert list(shown["users"]) == [t["users"] for t in want] and list(shown["test rows"]) == [t["rows"] for t in want]
     settings = [v for d in at.dataframe if "setting" in d.value.columns for v in d.value["setting"]]
     assert settings and not any("nan" in v for v in settings)  # a baseline has no measure to name
 
