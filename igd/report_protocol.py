@@ -96,8 +96,9 @@ def _selection(rows: Sequence[Mapping], dataset: str) -> str:
         tests = [r for r in rows if r["dataset"] == dataset and r["kind"] == "eval" and r["split"] == "test"]
         betas = sorted({r["beta"] for r in tests if r["beta"] is not None})
         alphas = sorted({r["alpha"] for r in tests if r["alpha"] is not None})
-        return ("none (fixed: β " + ", ".join(f"{b:g}" for b in betas) + "; α " + ", ".join(f"{a:g}" for a in alphas)
-                + ")")
+        fixed = "; ".join(f"{name} " + ", ".join(f"{v:g}" for v in values)
+                          for name, values in (("β", betas), ("α", alphas)) if values)
+        return f"none (fixed: {fixed})" if fixed else "none"
     seeds = sorted({r["seed"] for r in valid})
     users = sorted({r["config"].get("max_users") or 0 for r in valid})
     return (f"on validation, seed {', '.join(map(str, seeds))}, "

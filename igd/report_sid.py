@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from igd import report_data as rd
-from igd.config import ARMS
+from igd.config import ARMS, PACE_AUTO, PACE_C
 from igd.report_protocol import protocol_table
-from igd.sid_weights import TASKS
+from igd.sid_weights import TASKS, pace
 
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10", "hr@10_head", "hr@10_tail", "invalid")
 NAMES = {"hr@5": "HR@5", "hr@10": "HR@10", "ndcg@5": "NDCG@5", "ndcg@10": "NDCG@10",
@@ -26,6 +26,7 @@ ORDER = ("d3", "igd", "sid_ce", "sid_front_greater", "sid_frequency", "sid_mtl",
 # Each method against SID cross-entropy on the same IDs; IGD-Decoding against IGD-Tuning alone.
 VERSUS = (*((a, "sid_ce") for a in ORDER[3:]), ("sid_igd", "sid_igd_t"))
 TITLED = "+titles"
+PACED = "+pace-"  # a curriculum run with another pace than the authors' c: '+pace-auto', '+pace-0.001'
 
 
 def has_sid(rows: Sequence[Mapping]) -> bool:
@@ -36,7 +37,16 @@ def _key(dataset: str, arm: str) -> str:
     return f"{dataset}/{arm}"
 
 
+def _base(dataset: str) -> str:
+    """The dataset a row key's variant ('+titles', '+pace-…') was run on."""
+    return dataset.split(PACED)[0].removesuffix(TITLED)
+
+
 def _label(dataset: str, arm: str) -> str:
+    if PACED in dataset:
+        dataset, pace = dataset.split(PACED)
+        c = "ln 20 / the run's steps" if pace == PACE_AUTO else pace
+        return f"{ARMS[arm].label}, pace c = {c} (IDs, {dataset})"
     what = "random codes" if dataset.endswith("-random") else "titles" if not arm.startswith("sid_") else "IDs"
     if dataset.endswith(TITLED):
         dataset, what = dataset.removesuffix(TITLED), "IDs, history with titles"
@@ -45,9 +55,15 @@ def _label(dataset: str, arm: str) -> str:
 
 def _titled(row: Mapping) -> Mapping:
     """A run trained with titles beside the history IDs (`--history-titles`) is its own row:
-    its dataset is shown as 'dataset+titles' (the same users, so it pairs with the others)."""
+    its dataset is shown as 'dataset+titles' (the same users, so it pairs with the others); a
+    curriculum with another pace than the authors' likewise, as 'dataset+pace-C'."""
     train = (row.get("config") or {}).get("train_config") or {}
-    return {**row, "dataset": row["dataset"] + TITLED} if train.get("history_titles") else row
+    if train.get("history_titles"):
+        return {**row, "dataset": row["dataset"] + TITLED}
+    pace = train.get("pace_c", PACE_C)
+    if train.get("method") == "mtl-curriculum" and pace != PACE_C:
+        return {**row, "dataset": row["dataset"] + PACED + (pace if pace == PACE_AUTO else f"{pace:g}")}
+    return row
 
 
 def sid_runs(rows: Sequence[Mapping]) -> dict[str, dict[int, Mapping]]:
@@ -93,6 +109,9 @@ def _pairs(runs: Mapping[str, Mapping[int, Mapping]]) -> list[tuple[str, str]]:
     out += [(k.removesuffix(f"{TITLED}/sid_ce") + "/sid_ce", k) for k in ids if TITLED in k]  # titles help?
     out += [(r, k) for k in ids for r in keys if r.endswith("/sid_ce") and r.split("/")[0].endswith("-random")]
     out += [(d, k) for k in ids for d in keys if d.endswith("/d3")]
+    for k in keys:  # another pace: against SID CE and against the authors' pace, on the same IDs
+        if PACED in k:
+            out += [(_key(_base(k.split("/")[0]), a), k) for a in ("sid_ce", "sid_mtl_curriculum")]
     return [(a, b) for a, b in out if a in runs and b in runs]
 
 
@@ -155,23 +174,40 @@ def token_table(rows: Sequence[Mapping]) -> list[str]:
 
 
 def task_weights(rows: Sequence[Mapping]) -> list[str]:
-    """The learned w_k (and s_k) at the end of each multi-target training run."""
+    """The learned w_k (and s_k) at the end of each multi-target training run, with the pace c the
+    curriculum used and Frequency's pace 1 - exp(-c step) at the last step."""
     out = []
     for r in rows:
         m = r["metrics"]
         if r["kind"] == "train" and r["status"] == "complete" and "w_ce" in m:
+            pace = _pace_at_end(r)
             out.append(f"| {r['dataset']} | {r['train_method']} | {r['seed']} | "
-                       + " | ".join(f"{m[f'w_{t}']:.3f} (s {m[f's_{t}']:+.3f})" for t in TASKS) + " |")
+                       + " | ".join(f"{m[f'w_{t}']:.3f} (s {m[f's_{t}']:+.3f})" for t in TASKS)
+                       + (" | – | – |" if pace is None else f" | {pace[0]:.3g} | {pace[1]:.3f} |"))
     if not out:
         return []
     return ["### Multi-target learning: task weights at the end of training", "",
-            "w_k = p_k exp(-s_k) / Σ_j p_j exp(-s_j), with the pace p_k = 1 without the curriculum.", "",
-            "| dataset | method | seed | CE | Front-Greater | Frequency |", "|---|---|---|---|---|---|", *out, ""]
+            "w_k = p_k exp(-s_k) / Σ_j p_j exp(-s_j), with the pace p_k = 1 without the curriculum; with it, "
+            "Frequency's pace is 1 - exp(-c step) and CE's and Front-Greater's exp(-c step). A curriculum whose "
+            "Frequency pace ends near 0 never reached Frequency.", "",
+            "| dataset | method | seed | CE | Front-Greater | Frequency | pace c | Frequency's pace at the end |",
+            "|---|---|---|---|---|---|---|---|", *out, ""]
+
+
+def _pace_at_end(run: Mapping) -> tuple[float, float] | None:
+    """(c, Frequency's pace at the last step) of a curriculum run (stored since --pace-c auto;
+    recomputed from the config and step count for runs before), None without the curriculum."""
+    if run["train_method"] != "mtl-curriculum":
+        return None
+    m, c = run["metrics"], run["config"].get("pace_c", PACE_C)
+    if "pace_c" in m:
+        return m["pace_c"], m["pace_frequency"]
+    return (c, pace(int(m["steps"]), c)[2]) if c != PACE_AUTO and "steps" in m else None
 
 
 def sid_sections(store, rows: Sequence[Mapping]) -> list[str]:
     runs = sid_runs(rows)
-    datasets = sorted({k.split("/")[0].removesuffix(TITLED) for k in runs})
+    datasets = sorted({_base(k.split("/")[0]) for k in runs})
     protocols = [line for d in datasets for line in
                  _retitled(protocol_table(rows, d, store.predictions), f"Protocol of the {d} runs")]
     return (["## Semantic IDs: " + ", ".join(sorted({k.split("/")[0] for k in runs})), ""] + protocols

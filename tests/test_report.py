@@ -296,3 +296,28 @@ def test_on_other_data_the_papers_improvements_are_labelled_as_its_own(store, tm
     assert "For scale, not as a target: the paper's improvements on its own data (Qwen2.5-1.5B" in text
     assert "| CDs | +5.0% | +4.4% | +9.0% | +7.8% |" in text  # printed cells of its Table 2
     assert "| Toys | +5.2%* | +4.0%* | +6.6% | +5.3% |" in text  # D3 + IGD on Toys: from its Table 3 rows (lost in Table 2)
+
+
+def test_a_curriculum_with_another_pace_is_its_own_row_paired_with_ce_and_the_authors_pace(tmp_path):
+    from igd.report_sid import sid_sections
+
+    s = RunStore(tmp_path / "sid.db")
+    ranks = {"sid_ce": [1, None, None, 2], "sid_mtl_curriculum": [1, 2, None, None]}
+    for arm, method, pace_c, r in (("sid_ce", "sft", 2e-5, ranks["sid_ce"]),
+                                   ("sid_mtl_curriculum", "mtl-curriculum", 2e-5, ranks["sid_mtl_curriculum"]),
+                                   ("sid_mtl_curriculum", "mtl-curriculum", "auto", [1, 2, 3, 4])):
+        run = s.start(RunRecord(kind="eval", dataset="ml-sid", dataset_fingerprint="fp", model="tiny", seed=0,
+                                split="test", train_method=method, decoding="d3", arm=arm,
+                                config={"items": "sid", "train_config": {"method": method, "pace_c": pace_c}}))
+        s.complete(run, {"hr@10": 0.5, "ndcg@10": 0.3}, ranks_row(r))
+    train = s.start(RunRecord(kind="train", dataset="ml-sid", dataset_fingerprint="fp", model="tiny", seed=0,
+                              split="train", train_method="mtl-curriculum", config={"pace_c": "auto"}))
+    s.complete(train, {"w_ce": 0.1, "w_front_greater": 0.1, "w_frequency": 0.8, "s_ce": 0.0, "s_front_greater": 0.0,
+                       "s_frequency": 0.0, "steps": 8, "pace_c": math.log(20) / 8, "pace_frequency": 0.95})
+    text = "\n".join(sid_sections(s, s.runs()))
+    auto = "SID, multi-target + curriculum, pace c = ln 20 / the run's steps (IDs, ml-sid)"
+    assert f"| {auto} | 0 |" in text  # its own row (seed 0), beside the authors' pace
+    assert "| SID, multi-target + curriculum (IDs, ml-sid) | 0 |" in text
+    assert f"| {auto} | SID, cross-entropy (IDs, ml-sid) | HR@10 |" in text
+    assert f"| {auto} | SID, multi-target + curriculum (IDs, ml-sid) | HR@10 |" in text
+    assert "| ml-sid | mtl-curriculum | 0 | 0.100 (s +0.000) | 0.100 (s +0.000) | 0.800 (s +0.000) | 0.374 | 0.950 |" in text
