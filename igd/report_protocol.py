@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from igd.config import PAPER_ALPHAS, PAPER_BETAS, PROTOCOLS
+from igd.config import ARMS, PAPER_ALPHAS, PAPER_BETAS, PROTOCOLS
 
 PAPER = PROTOCOLS["paper"]
 
@@ -94,7 +94,8 @@ def _selection(rows: Sequence[Mapping], dataset: str) -> str:
              and r["status"] == "complete"]
     if not valid:
         tests = [r for r in rows if r["dataset"] == dataset and r["kind"] == "eval" and r["split"] == "test"]
-        betas = sorted({r["beta"] for r in tests if r["beta"] is not None})
+        betas = sorted({r["beta"] for r in tests if r["beta"] is not None and r.get("arm") in ARMS
+                        and ARMS[r["arm"]].uses_beta})
         alphas = sorted({r["alpha"] for r in tests if r["alpha"] is not None})
         fixed = "; ".join(f"{name} " + ", ".join(f"{v:g}" for v in values)
                           for name, values in (("β", betas), ("α", alphas)) if values)

@@ -321,3 +321,27 @@ def test_a_curriculum_with_another_pace_is_its_own_row_paired_with_ce_and_the_au
     assert f"| {auto} | SID, cross-entropy (IDs, ml-sid) | HR@10 |" in text
     assert f"| {auto} | SID, multi-target + curriculum (IDs, ml-sid) | HR@10 |" in text
     assert "| ml-sid | mtl-curriculum | 0 | 0.100 (s +0.000) | 0.100 (s +0.000) | 0.800 (s +0.000) | 0.374 | 0.950 |" in text
+
+
+def test_the_protocol_table_reads_the_runs_records_and_names_the_departures(tmp_path):
+    from igd.report_protocol import protocol_table
+
+    s = RunStore(tmp_path / "p.db")
+    tc = {"model": "tiny", "epochs": 1, "patience": 1, "batch_size": 32, "grad_accum": 2, "preamble": None,
+          "style": "plain", "eval_loss": "ce", "tiny": {"layers": 2, "hidden_size": 128}}
+    for seed, split in ((0, "valid"), (0, "test"), (1, "test")):
+        run = s.start(RunRecord(kind="eval", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=seed,
+                                split=split, train_method="sft", decoding="d3", arm="d3",
+                                config={"train_config": tc, "beam_stop": "fast", "unseen": "excluded", "num_beams": 10,
+                                        "max_users": 1000 if split == "valid" else None}))
+        s.complete(run, {"hr@10": 0.5}, [{**p, "user_id": "u0" if p["user_index"] < 4 else "u1"}
+                                          for p in ranks_row([1, None, 2, None, 3, None])])
+    text = "\n".join(protocol_table(s.runs(), "toy", s.predictions))
+    for row in ("| model | tiny: 2 layers, hidden 128, trained from scratch |", "| epochs (early-stopping patience) | 1 (1) |",
+                "| learning rate | 1e-3 | 1e-4 |", "| batch (× gradient accumulation) | 32 × 2 |",
+                "| prompt | short, plain titles |", "| unseen items | excluded | excluded |",
+                "| test rows / users | 6 rows of 2 users |", "| test seeds | 0, 1 |",
+                "| β, α selection | on validation, seed 0, 1,000 rows; reused for the other seeds |"):
+        assert row in text, row
+    # the official prompt, training loss and beam stop are --protocol paper's; unseen matches it here
+    assert "Departs from `--protocol paper` in: prompt, early-stopping loss, beam stop;" in text
