@@ -218,7 +218,7 @@ def test_the_runs_page_sets_the_study_beside_the_paper(server, page, store, firs
     field.press("Enter")
     see(page, f'Store: "{store}"')
     settle(page)  # the previous store's view stays on the page, stale, until this run has drawn its own
-    see(page, "Relative improvement of IGD over the base it is added to")
+    see(page, "The unit is the user: several test rows")
     dataset = page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset").locator("input")
     assert dataset.input_value() == first_dataset  # the store's first dataset
     shoot(page, shot, tallest=16_000, between=("Paper vs this run", "Sweeps"))
