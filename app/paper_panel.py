@@ -11,6 +11,7 @@ import streamlit as st
 
 from igd import report
 from igd import report_data as rd
+from igd import report_paired
 from igd import report_paper as rp
 from igd import report_sid
 from igd.config import ARMS
@@ -64,7 +65,7 @@ def paper_panel(runs: list[dict], key: tuple[str, float]) -> None:
     if any(t["p_sign"] is None for t in rows):
         st.caption("This store keeps no per-user predictions for some runs: their rows compare the means only, "
                    "with no test.")
-    notes = report._improvement_notes(rows)
+    notes = report_paired.improvement_notes(rows)
     if notes:
         st.markdown("\n".join(notes))
     st.caption(markdown_literal(
