@@ -62,10 +62,3 @@ def common_checkpoint(candidates: Sequence[Sequence[Mapping]]) -> list[Mapping] 
         else:
             return picked
     return None
-
-
-def short_hash(run: Mapping) -> str:
-    """The first 12 hex digits of a run's checkpoint hash, 'loss L' for a legacy run, '?' if unknown."""
-    if h := run.get("config", {}).get("checkpoint_hash"):
-        return h[:12]
-    return f"loss {_loss(run)[0]:.6f}" if _loss(run) else "?"

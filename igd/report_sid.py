@@ -53,7 +53,7 @@ def _label(dataset: str, arm: str) -> str:
     return f"{ARMS[arm].label} ({what}, {dataset})"
 
 
-def _titled(row: Mapping) -> Mapping:
+def _variant(row: Mapping) -> Mapping:
     """A run trained with titles beside the history IDs (`--history-titles`) is its own row:
     its dataset is shown as 'dataset+titles' (the same users, so it pairs with the others); a
     curriculum with another pace than the authors' likewise, as 'dataset+pace-C'."""
@@ -68,7 +68,7 @@ def _titled(row: Mapping) -> Mapping:
 
 def sid_runs(rows: Sequence[Mapping]) -> dict[str, dict[int, Mapping]]:
     """'dataset/arm' -> seed -> latest complete test evaluation, in table order."""
-    rows = [_titled(r) for r in rows]
+    rows = [_variant(r) for r in rows]
     datasets = sorted({r["dataset"] for r in rows if r["split"] == "test" and r["status"] == "complete"},
                       key=lambda d: (d.endswith("-random"), d))
     out: dict[str, dict[int, Mapping]] = {}

@@ -38,16 +38,16 @@ def row_values(predictions: Sequence[Mapping], metric: str) -> dict[int, float]:
     return {int(p["user_index"]): value(p["rank"]) for p in predictions}
 
 
-def _cluster_ci(diff, owner) -> tuple[float, float]:
-    """95% percentile interval of the mean row difference, users resampled (rows go with them)."""
+def _cluster_ci(diff, index) -> tuple[float, float]:
+    """95% percentile interval of the mean row difference, users resampled (rows go with them).
+    `index`: each row's user, numbered 0..users-1."""
     import numpy as np
     from scipy import stats
 
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     if np.all(diff == diff[0]):  # no spread to resample
         return float(diff[0]), float(diff[0])
-    users, index = np.unique(owner, return_inverse=True)
-    if len(users) == len(diff):  # one row per user: the plain paired bootstrap
+    if index.max() + 1 == len(diff):  # one row per user: the plain paired bootstrap
         ci = stats.bootstrap((diff,), np.mean, n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
                              random_state=rng).confidence_interval
         return float(ci.low), float(ci.high)
@@ -77,16 +77,15 @@ def paired(base: Mapping[int, Sequence[Mapping]], arm: Mapping[int, Sequence[Map
     if not rows:
         raise ValueError("no per-user predictions stored for both arms")
     owner_of = {int(p["user_index"]): str(p["user_id"]) for p in base[seeds[0]]}
-    owner = np.array([owner_of[r] for r in rows])
     a_seed = np.array([[pa[r] for r in rows] for pa, _ in per_seed])
     b_seed = np.array([[pb[r] for r in rows] for _, pb in per_seed])
     a, b = a_seed.mean(axis=0), b_seed.mean(axis=0)
     diff = b - a
-    users, index = np.unique(owner, return_inverse=True)
+    users, index = np.unique([owner_of[r] for r in rows], return_inverse=True)
     by_user = np.bincount(index, weights=diff) / np.bincount(index)
     wins, losses = int((by_user > TIE).sum()), int((by_user < -TIE).sum())
     p_sign = stats.binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
-    low, high = _cluster_ci(diff, owner)
+    low, high = _cluster_ci(diff, index)
     mean_a, mean_b = float(a.mean()), float(b.mean())
     return {"metric": metric, "seeds": seeds, "rows": len(rows), "users": len(users), "base": mean_a, "arm": mean_b,
             "relative": (mean_b - mean_a) / mean_a if mean_a else float("nan"), "wins": wins,
