@@ -30,7 +30,8 @@ from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from igd.data import DataError, file_sha256
-from igd.models import CompactTokenizer, device_and_dtype, load_pretrained
+from igd.models import CompactTokenizer, load_pretrained
+from igd.precision import resolve_dtype, torch_dtype
 from igd.templates import Template
 from igd.tokenization import ROLES_FILE, Tokenizer, load_tokenizer
 
@@ -330,7 +331,9 @@ def _compact(path: Path, base: Tokenizer) -> CompactTokenizer:
     return CompactTokenizer(base, keep)
 
 
-def load_checkpoint(path: Path | str, device=None) -> Checkpoint:
+def load_checkpoint(path: Path | str, device=None, dtype: str = "auto") -> Checkpoint:
+    """The model, tokenizer and template of a checkpoint, for decoding. `dtype` (DTYPES): the
+    weights' dtype; auto is bf16 on CUDA and on a CPU with native bf16, fp32 elsewhere."""
     import torch
     from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM
@@ -346,8 +349,8 @@ def load_checkpoint(path: Path | str, device=None) -> Checkpoint:
     except (OSError, ValueError) as err:
         raise CheckpointError(path, f"its tokenizer cannot be read ({str(err).split('. Fix:')[0]})") from None
     tokenizer = _compact(path, base) if (path / "vocab.json").exists() else base
-    default_device, dtype = device_and_dtype()
-    device = device or default_device
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = torch_dtype(resolve_dtype(dtype, torch.device(device).type))
     finetune = meta.get("finetune")
     if finetune in ("lora", "qlora"):
         from peft import PeftModel
@@ -365,5 +368,5 @@ def load_checkpoint(path: Path | str, device=None) -> Checkpoint:
             model = AutoModelForCausalLM.from_pretrained(path / "model", dtype=dtype)
     except (OSError, ValueError, SafetensorError) as err:  # a damaged file of a pre-manifest checkpoint
         raise CheckpointError(path, f"model/ cannot be loaded ({str(err).splitlines()[0]})") from None
-    model.to(device).eval()
+    model.to(device=device, dtype=dtype).eval()
     return Checkpoint(model, tokenizer, template, meta, path)

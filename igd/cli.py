@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from igd.config import (PROTOCOLS, ConfigError, DecodeConfig, EvalConfig, LoraSettings, TinyConfig, TrainConfig,
+from igd.config import (PAPER_PRETRAINED, PROTOCOLS, ConfigError, DecodeConfig, EvalConfig, LoraSettings, TinyConfig, TrainConfig,
                         default)
 from igd.experiment_config import ExperimentConfig
 from igd.data import DataError
@@ -61,6 +61,31 @@ def _resolve(args: argparse.Namespace, name: str, fallback):
     return value
 
 
+def _recipe(args: argparse.Namespace, name: str, fallback):
+    """A training option's value: as given, else the paper's recipe for a pretrained model under
+    --protocol paper (appendix B), else the config default."""
+    value = getattr(args, name, None)
+    if value is None and getattr(args, "protocol", None) == "paper" and args.model != "tiny":
+        value = PAPER_PRETRAINED.get(name)
+    return fallback if value is None else value
+
+
+def _grad_accum(args: argparse.Namespace) -> int:
+    """--grad-accum as given; under the paper's recipe for a pretrained model, enough steps that
+    one optimiser step sees its batch of 64 over all processes."""
+    if args.grad_accum is not None:
+        return args.grad_accum  # as given (TrainConfig refuses a bad value, naming the option)
+    if getattr(args, "protocol", None) != "paper" or args.model == "tiny":
+        return default(TrainConfig, "grad_accum")
+    per_step = max(1, args.batch_size) * int(os.environ.get("WORLD_SIZE", "1"))
+    return max(1, -(-PAPER_PRETRAINED["effective_batch"] // per_step))
+
+
+def _lora(args: argparse.Namespace) -> LoraSettings:
+    return LoraSettings(r=_recipe(args, "lora_r", LoraSettings.r), alpha=_recipe(args, "lora_alpha", LoraSettings.alpha),
+                        dropout=_recipe(args, "lora_dropout", LoraSettings.dropout))
+
+
 def _train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
     fields = dict(
         data=str(args.data), out=str(getattr(args, "out", "") or ""), model=args.model,
@@ -68,13 +93,15 @@ def _train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
         igd_weighting=args.igd_weighting, cft_alpha=args.cft_alpha, tokenizer=args.tokenizer,
         items=getattr(args, "items", default(TrainConfig, "items")), pace_c=args.pace_c,
         history_titles=getattr(args, "history_titles", False),
-        finetune=args.finetune, lora=LoraSettings(r=args.lora_r, alpha=args.lora_alpha),
+        finetune=args.finetune, lora=_lora(args), dtype=args.dtype, save_steps=args.save_steps,
         tiny=TinyConfig(hidden_size=args.tiny_hidden, layers=args.tiny_layers),
         style=args.style, preamble=_resolve(args, "preamble", None), category=args.category,
         unseen=_resolve(args, "unseen", default(TrainConfig, "unseen")), decisiveness=args.decisiveness,
         eval_loss=_resolve(args, "eval_loss", default(TrainConfig, "eval_loss")),
-        epochs=args.epochs, patience=args.patience, learning_rate=args.lr, batch_size=args.batch_size,
-        grad_accum=args.grad_accum, max_length=args.max_length, max_steps=args.max_steps,
+        epochs=_recipe(args, "epochs", default(TrainConfig, "epochs")),
+        patience=_recipe(args, "patience", default(TrainConfig, "patience")),
+        learning_rate=args.lr if args.lr is not None else _recipe(args, "learning_rate", None),
+        batch_size=args.batch_size, grad_accum=_grad_accum(args), max_length=args.max_length, max_steps=args.max_steps,
         max_train_rows=args.max_train_rows, max_eval_rows=args.max_eval_rows,
         logging_steps=args.logging_steps, seed=getattr(args, "seed", 0),
         train_on_valid=args.train_on_valid, overwrite=getattr(args, "overwrite", False))
@@ -104,7 +131,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     cfg = EvalConfig(split=args.split, max_users=args.max_users, unseen=_resolve(args, "unseen", None),
                      decisiveness=args.decisiveness,
                      decode=DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams,
-                                         batch_size=args.batch_size,
+                                         batch_size=args.batch_size, dtype=args.dtype,
                                          beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop"))))
     metrics = evaluate(args.checkpoint, args.data, cfg, _store(args), seed=args.seed)
     if metrics:  # only the main process prints
@@ -121,7 +148,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from igd.templates import prompt_ids
 
     # Options and the history are checked before the checkpoint loads (seconds for a big model).
-    cfg = DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams, batch_size=1,
+    cfg = DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams, batch_size=1, dtype=args.dtype,
                        beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop")))
     # A semantic-ID checkpoint reads the dataset's IDs; titles given by the user become IDs.
     dataset = load_dataset(args.data, items=checkpoint_items(read_meta(Path(args.checkpoint))))
@@ -149,7 +176,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if args.explain_title is not None and args.explain_title not in dataset.catalogue.title_to_ids:
         raise ValueError(f"--explain-title {args.explain_title!r}: not a catalogue title. Fix: use an exact title "
                          f"from {Path(args.data) / 'info.txt'}")
-    ck = load_checkpoint(args.checkpoint)
+    ck = load_checkpoint(args.checkpoint, dtype=args.dtype)
     ig = checkpoint_trie(ck, dataset)
     prompt = prompt_ids(ck.tokenizer, ck.template, history)
     [recs], _ = recommend_batch(ck.model, ig, [prompt], cfg, ck.tokenizer.pad_token_id)
@@ -301,6 +328,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         build_movielens(data)
     env = {**os.environ, "IGD_DATA": str(data)}
     env.update({k: str(v) for k, v in (("IGD_MODELS", args.models), ("IGD_RUNS_DB", args.runs)) if v})
+    env.update(IGD_DTYPE=args.dtype, IGD_THREADS=str(args.threads))  # the app's decoding (app/ui.py)
     cmd = [sys.executable, "-m", "igd.app_server", "run", str(script), "--server.port", str(args.port),
            "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     if args.hosted:  # a public deployment (the Space's CMD): app/hosting.py says what changes
@@ -357,6 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        if args.command != "app" and getattr(args, "threads", None) is not None:
+            from igd.precision import apply_threads
+
+            apply_threads(args.threads)  # before any torch work; the app's server sets its own
         return func(args)
     except ConfigError as err:  # a config field: name the option that set it
         from igd.cli_parser import option_for

@@ -7,8 +7,9 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECISIVENESS, DECISIVENESS_LABELS, DECODINGS, EVAL_LOSSES,
-                        ITEM_LABELS, ITEMS, PACE_AUTO, PREAMBLES, PROTOCOLS, SEED_MAX, SELECT_METRICS, STYLES, TRAIN_METHODS, UNSEEN_POLICIES,
+from igd.config import (ARMS, BASELINES, BEAM_STOPS, DECISIVENESS, DECISIVENESS_LABELS, DECODINGS, DTYPES,
+                        EVAL_LOSSES, ITEM_LABELS, ITEMS, PACE_AUTO, PAPER_PRETRAINED, PREAMBLES, PROTOCOLS, SEED_MAX,
+                        SELECT_METRICS, STYLES, THREADS_AUTO, TRAIN_METHODS, UNSEEN_POLICIES,
                         WEIGHTINGS, DecodeConfig, EvalConfig, LoraSettings, TinyConfig, TrainConfig, default)
 from igd.experiment_config import ExperimentConfig
 
@@ -16,7 +17,8 @@ from igd.experiment_config import ExperimentConfig
 # Config fields (igd.config.ConfigError.field) whose option is not `--` + the field with dashes;
 # keyed by (config class, field) where one field name means two options.
 _OPTIONS = {"learning_rate": "--lr", "num_beams": "--beams", "tiny.hidden_size": "--tiny-hidden",
-            "tiny.layers": "--tiny-layers", "lora.r": "--lora-r", "lora.alpha": "--lora-alpha", "betas": "--beta",
+            "tiny.layers": "--tiny-layers", "lora.r": "--lora-r", "lora.alpha": "--lora-alpha",
+            "lora.dropout": "--lora-dropout", "betas": "--beta",
             "alphas": "--alpha", "pos_betas": "--pos-beta", "cft_betas": "--cft-beta",
             "linear_betas": "--linear-beta", ("ExperimentConfig", "batch_size"): "--decode-batch-size"}
 
@@ -85,6 +87,27 @@ def _protocol(p: argparse.ArgumentParser) -> None:
                         "stopping, beta/alpha grids, HR@10 selection; README); default: igd's own defaults")
 
 
+def _threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_threads_count, default=THREADS_AUTO,
+                   help="torch threads of this process: a number, or auto (the cores not already busy, by the "
+                        "1-minute load; measured: with the other core busy 2 threads ran 7x slower than 1)")
+
+
+def _threads_count(text: str) -> int | str:
+    from igd.precision import parse_threads
+
+    try:
+        return parse_threads(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix(f"--threads {text!r}: ")) from None
+
+
+def _dtype(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dtype", choices=DTYPES, default=default(DecodeConfig, "dtype"),
+                   help="weights while decoding: auto = bf16 on CUDA and on CPUs with native bf16 "
+                        "(AVX512-BF16/AMX), fp32 elsewhere")
+
+
 def _decisiveness(p: argparse.ArgumentParser, default_value: str | None, what: str) -> None:
     p.add_argument("--decisiveness", choices=DECISIVENESS, default=default_value,
                    help="token decisiveness measure in place of IG: "
@@ -115,8 +138,12 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokenizer", default=tc("tokenizer"), help="tokenizer of the tiny model")
     p.add_argument("--finetune", choices=("lora", "qlora", "full"), default=tc("finetune"),
                    help="pretrained models: LoRA (default), 4-bit QLoRA (CUDA + bitsandbytes) or full")
-    p.add_argument("--lora-r", type=int, default=LoraSettings.r, help="LoRA rank")
-    p.add_argument("--lora-alpha", type=int, default=LoraSettings.alpha, help="LoRA alpha")
+    p.add_argument("--lora-r", type=int, default=None,
+                   help=f"LoRA rank (default {LoraSettings.r}; --protocol paper: {PAPER_PRETRAINED['lora_r']})")
+    p.add_argument("--lora-alpha", type=int, default=None,
+                   help=f"LoRA alpha (default {LoraSettings.alpha}; --protocol paper: {PAPER_PRETRAINED['lora_alpha']})")
+    p.add_argument("--lora-dropout", type=float, default=None,
+                   help=f"LoRA dropout (default {LoraSettings.dropout})")
     p.add_argument("--tiny-hidden", type=int, default=TinyConfig.hidden_size, help="tiny model width")
     p.add_argument("--tiny-layers", type=int, default=TinyConfig.layers, help="tiny model layers")
     p.add_argument("--style", choices=STYLES, default=tc("style"), help="target text style")
@@ -128,11 +155,20 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     _decisiveness(p, tc("decisiveness"), f"default {tc('decisiveness')}")
     p.add_argument("--eval-loss", choices=EVAL_LOSSES, default=None,
                    help=f"early-stopping loss: plain CE or the method's training loss (default {tc('eval_loss')})")
-    p.add_argument("--epochs", type=int, default=tc("epochs"), help="maximum epochs")
-    p.add_argument("--patience", type=int, default=tc("patience"), help="early-stopping patience in epochs")
+    p.add_argument("--epochs", type=int, default=None, help=f"maximum epochs (default {tc('epochs')})")
+    p.add_argument("--patience", type=int, default=None,
+                   help=f"early-stopping patience in epochs (default {tc('patience')})")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 tiny, 1e-4 otherwise)")
     p.add_argument("--batch-size", type=int, default=tc("batch_size"), help="per-device batch size")
-    p.add_argument("--grad-accum", type=int, default=tc("grad_accum"), help="gradient accumulation steps")
+    p.add_argument("--grad-accum", type=int, default=None,
+                   help=f"gradient accumulation steps (default {tc('grad_accum')}; --protocol paper with a "
+                        f"pretrained model: batch {PAPER_PRETRAINED['effective_batch']} in all)")
+    p.add_argument("--save-steps", type=int, default=None,
+                   help="also write a resumable checkpoint every N optimiser steps (default: once per epoch); "
+                        "rerunning the same command continues from the last one")
+    p.add_argument("--dtype", choices=DTYPES, default=tc("dtype"),
+                   help="compute dtype: auto = bf16 on CUDA and on CPUs with native bf16 (AVX512-BF16/AMX), "
+                        "fp32 elsewhere")
     p.add_argument("--max-length", type=int, default=tc("max_length"),
                    help="max tokens per row; oldest history dropped")
     p.add_argument("--max-steps", type=int, default=tc("max_steps"), help="stop after this many steps (demos)")
@@ -145,6 +181,7 @@ def _training_options(p: argparse.ArgumentParser) -> None:
                    help="datasets without train.csv: train on valid.csv (last 10%% early-stops), test on test.csv")
     p.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
     _protocol(p)
+    _threads(p)
 
 
 def _decoding_options(p: argparse.ArgumentParser) -> None:
@@ -221,14 +258,17 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     ev.add_argument("--unseen", choices=UNSEEN_POLICIES, default=None,
                     help="decode under another candidate policy than the checkpoint's (default: its own)")
     _decisiveness(ev, None, "IGD-Decoding's IG~; default: the checkpoint's own")
-    ev.add_argument("--split", choices=("valid", "test"), default=default(EvalConfig, "split"),
-                    help="split to evaluate")
+    ev.add_argument("--split", choices=("valid", "test", "holdout"), default=default(EvalConfig, "split"),
+                    help="split to evaluate (holdout: the last 10%% of valid.csv, which early-stops a "
+                         "--train-on-valid training)")
     ev.add_argument("--batch-size", type=int, default=default(DecodeConfig, "batch_size"),
                     help="prompts per generate() call")
     ev.add_argument("--max-users", type=int, default=None, help="evaluate this many users (evenly spread)")
     ev.add_argument("--seed", type=_seed, default=None, help="seed recorded with the run (default: the checkpoint's)")
     ev.add_argument("--db", default="runs.db", help="SQLite run store (default runs.db; '' to disable)")
     _protocol(ev)
+    _dtype(ev)
+    _threads(ev)
     ev.set_defaults(func=commands["evaluate"])
 
     rc = sub.add_parser("recommend", help="top-K items for one history, optionally with the token path")
@@ -242,6 +282,8 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     rc.add_argument("--explain", action="store_true", help="print the token path of the top item")
     rc.add_argument("--explain-title", metavar="TITLE", default=None,
                     help="with --explain: the path of this catalogue title instead (listed or not)")
+    _dtype(rc)
+    _threads(rc)
     rc.set_defaults(func=commands["recommend"])
 
     ru = sub.add_parser("runs", help="list and compare stored runs")
@@ -340,5 +382,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     ap.add_argument("--hosted", action="store_true",
                     help="public deployment: the sidebar offers only --data/--models/--runs (no typed paths), "
                          "messages name no server path, no tracebacks (also IGD_HOSTED=1)")
+    _dtype(ap)
+    _threads(ap)
     ap.set_defaults(func=commands["app"])
     return parser

@@ -44,10 +44,10 @@ class Loaded:
         return checkpoint_items(self.ck.meta)
 
 
-def load(checkpoint: str | Path, dataset: Dataset) -> Loaded:
+def load(checkpoint: str | Path, dataset: Dataset, dtype: str = "auto") -> Loaded:
     """The checkpoint with its trie on `dataset`, read in the checkpoint's item view (a
     semantic-ID checkpoint on a dataset without IDs: the DataError of igd.data.sid_items)."""
-    ck = load_checkpoint(checkpoint)
+    ck = load_checkpoint(checkpoint, dtype=dtype)
     return Loaded(ck, checkpoint_trie(ck, item_view(dataset, checkpoint_items(ck.meta))))
 
 

@@ -178,6 +178,14 @@ EVAL_LOSSES = ("ce", "train")  # early-stopping loss: plain CE, or the method's 
 SELECT_METRICS = ("hr@10", "ndcg@10")
 PAPER_BETAS = (0.08, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)  # IGD paper's beta grid (appendix H)
 PAPER_ALPHAS = (0.1, 0.2)
+THREADS_AUTO = "auto"  # --threads auto: the cores not already busy (igd.precision.auto_threads)
+DTYPES = ("auto", "fp32", "bf16")  # --dtype: auto = bf16 on CUDA and on CPUs with native bf16 (igd.precision)
+# The paper's recipe for a pretrained LLM (appendix B): AdamW, lr 1e-4, batch 64 (here through
+# gradient accumulation), LoRA dropout 0.05 with its QLoRA rank and alpha, early stopping on
+# validation loss with at most 3 epochs and patience 1. `--protocol paper` applies it to a
+# pretrained model for every option the user did not set.
+PAPER_PRETRAINED = {"learning_rate": 1e-4, "effective_batch": 64, "lora_r": 32, "lora_alpha": 64,
+                    "lora_dropout": 0.05, "epochs": 3, "patience": 1}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,6 +247,8 @@ class TrainConfig:
     unseen: str = "generable"
     decisiveness: str = "ig"  # DECISIVENESS: the measure in place of IG in weights, IG~ and the trie
     eval_loss: str = "ce"  # EVAL_LOSSES
+    dtype: str = "auto"  # DTYPES: compute dtype (bf16 keeps LoRA weights and optimizer state in fp32)
+    save_steps: int | None = None  # resumable Trainer checkpoint every n steps (None: once per epoch)
     epochs: int = 3
     patience: int = 1
     learning_rate: float | None = None  # default 1e-3 for tiny, 1e-4 otherwise (paper)
@@ -262,6 +272,9 @@ class TrainConfig:
         check_choice(self, "decisiveness", self.decisiveness, DECISIVENESS)
         check_choice(self, "style", self.style, STYLES)
         check_choice(self, "eval_loss", self.eval_loss, EVAL_LOSSES)
+        check_choice(self, "dtype", self.dtype, DTYPES)
+        if self.save_steps is not None:
+            check_at_least(self, "save_steps", 1)
         if self.preamble is not None:
             check_choice(self, "preamble", self.preamble, PREAMBLES)
         # beta 0 would give every zero-IG token weight 0: a target of zero-IG tokens only then
@@ -320,10 +333,12 @@ class DecodeConfig:
     num_beams: int = 10
     batch_size: int = 16  # prompts per generate() call
     beam_stop: str = "fast"  # BEAM_STOPS
+    dtype: str = "auto"  # DTYPES (the model's weights while decoding)
 
     def __post_init__(self) -> None:
         check_choice(self, "decoding", self.method, DECODINGS)  # the CLI option is --decoding
         check_choice(self, "beam_stop", self.beam_stop, BEAM_STOPS)
+        check_choice(self, "dtype", self.dtype, DTYPES)
         if not (is_number(self.alpha) and 0.0 <= self.alpha <= 1.0):  # w_d = 1 - alpha * IG~ >= 0
             raise ConfigError("alpha", self.alpha, "out of range (IGD-Decoding weights 1 - alpha * IG~ must "
                               "stay >= 0)", "pass a number in [0, 1]", "DecodeConfig")

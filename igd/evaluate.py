@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import torch
 from tqdm.auto import tqdm
 
 from igd.analysis import IGLOGP_USERS, entropy_by_step, ig_logp_summary, returned_token_logp
 from igd.checkpoint import Checkpoint, checkpoint_hash, load_checkpoint, read_item_prior
-from igd.data import Dataset, Sample, evenly_spaced, load_dataset
+from igd.data import Dataset, Sample, evaluation_rows, evenly_spaced, load_dataset
 from igd.config import TRAIN_METHODS, DecodeConfig, EvalConfig, arm_of
 from igd.decode import processor_for, recommend_batch
 from igd.info_gain import IGTrie, build_ig_trie, rescored, title_counts
@@ -93,10 +94,10 @@ def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=No
     from accelerate.utils import gather_object
 
     state = PartialState()
-    ck = load_checkpoint(checkpoint, device=state.device)
+    ck = load_checkpoint(checkpoint, device=state.device, dtype=cfg.decode.dtype)
     dataset = load_dataset(data, items=checkpoint_items(ck.meta))
     ig = checkpoint_trie(ck, dataset, cfg.unseen, cfg.decisiveness)
-    rows = evenly_spaced(list(dataset.split(cfg.split)), cfg.max_users)
+    rows = evenly_spaced(evaluation_rows(dataset, cfg.split), cfg.max_users)
     main_store = store if state.is_main_process else None  # one run, written by the main process
     with recorded_run(main_store, lambda: _record(ck, dataset, cfg, seed, store)) as run_id:
         started, cpu_started = time.time(), time.process_time()
@@ -188,7 +189,10 @@ def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None,
         decoding=cfg.decode.method, alpha=cfg.decode.alpha if cfg.decode.spec.uses_alpha else None,
         checkpoint=str(ck.path), parent_run=_parent(store, meta.get("train_run"), ck.path),
         config={"eval_version": EVAL_VERSION, "num_beams": cfg.decode.num_beams,
-                "batch_size": cfg.decode.batch_size, "beam_stop": cfg.decode.beam_stop, "unseen": cfg.unseen or meta.get("unseen", "generable"),
+                "batch_size": cfg.decode.batch_size, "beam_stop": cfg.decode.beam_stop,
+                # the --dtype choice, and what it was on this machine (the weights' dtype)
+                "dtype": cfg.decode.dtype, "dtype_resolved": model_dtype(ck.model),
+                "threads": torch.get_num_threads(), "unseen": cfg.unseen or meta.get("unseen", "generable"),
                 "decisiveness": cfg.decisiveness or checkpoint_decisiveness(meta), "items": checkpoint_items(meta),
                 "max_users": cfg.max_users, "igd_weighting": weighting,
                 # What trained the checkpoint: `igd experiment` reuses this evaluation on a
@@ -198,6 +202,11 @@ def _record(ck: Checkpoint, dataset: Dataset, cfg: EvalConfig, seed: int | None,
                 "checkpoint_hash": checkpoint_hash(ck.path, meta),
                 "checkpoint_meta": {k: meta[k] for k in (
                     "trie_fingerprint", "training_split", "train_rows", "best_eval_loss") if k in meta}})
+
+
+def model_dtype(model) -> str:
+    """'bf16' or 'fp32': the dtype the model's weights were decoded in."""
+    return "bf16" if next(model.parameters()).dtype == torch.bfloat16 else "fp32"
 
 
 def _parent(store, run_id: int | None, path: Path) -> int | None:

@@ -27,16 +27,13 @@ from collections.abc import Sequence
 from igd.checkpoint import META, checkpoint_hash, read_meta
 from igd.config import ARMS, PACE_C, Arm, DecodeConfig, EvalConfig, TrainConfig, is_number
 from igd.experiment_config import ExperimentConfig
-from igd.data import load_dataset, sid_items
+from igd.data import HOLDOUT, load_dataset, sid_items
 from igd.evaluate import EVAL_VERSION, evaluate, evaluate_most_popular
 from igd.pairing import checkpoint_record, common_checkpoint, has_identity, same_checkpoint
-from igd.train import config_dict, train
+from igd.train import LOCATION_FIELDS, config_dict, train
 
 __all__ = ["ExperimentConfig", "run_experiment", "checkpoint_dir", "finished_eval", "stored_eval"]
 
-# Settings that name where things are, not what is trained: a checkpoint trained elsewhere
-# with the same settings on the same data (fingerprint) is reused.
-_LOCATION_FIELDS = ("data", "out", "overwrite")
 
 
 def checkpoint_dir(cfg: ExperimentConfig, method: str, beta: float | None, seed: int,
@@ -64,7 +61,7 @@ def same_training(old: dict, new: dict) -> bool:
     """Two configs train the same model: equal outside the location fields, a setting absent
     from `old` (written before it existed) counting as its default."""
     defaults = config_dict(TrainConfig(data="", out=""))
-    return all(old.get(k, defaults.get(k)) == v for k, v in new.items() if k not in _LOCATION_FIELDS)
+    return all(old.get(k, defaults.get(k)) == v for k, v in new.items() if k not in LOCATION_FIELDS)
 
 
 def _train_config(cfg: ExperimentConfig, method: str, beta: float | None, seed: int,
@@ -128,10 +125,9 @@ class _Selection:
         return self.done.get(key, grid[0])
 
     def _valid(self, training: tuple, decodings: list[tuple[str, float]], seed: int) -> list[float]:
-        if self.cfg.base.train_on_valid:
-            raise ValueError("with --train-on-valid the valid split trains the model: it cannot select "
-                             "beta/alpha; pass single values")
-        found = _eval_group(self.cfg, training, decodings, "valid", seed, self.store, self.cfg.select_users)
+        # With --train-on-valid, valid.csv trains: select on its held-out last 10% (which early-stops).
+        split = HOLDOUT if self.cfg.base.train_on_valid else "valid"
+        found = _eval_group(self.cfg, training, decodings, split, seed, self.store, self.cfg.select_users)
         return [m[self.cfg.select_metric] for m in found]
 
 
@@ -184,7 +180,7 @@ def _eval_group(cfg: ExperimentConfig, training: tuple[str, float | None, str, s
     disk) and every decoding without an evaluation of it is decoded anew."""
     method, beta, weighting, items = training
     dcs = [DecodeConfig(method=d, alpha=a, num_beams=cfg.num_beams, batch_size=cfg.batch_size,
-                        beam_stop=cfg.beam_stop) for d, a in decodings]
+                        beam_stop=cfg.beam_stop, dtype=cfg.base.dtype) for d, a in decodings]
     tc = _train_config(cfg, method, beta, seed, weighting, items)
     ckpt = existing_checkpoint(tc)
     candidates = [stored_evals(store, tc, dc, split, max_users) for dc in dcs]
@@ -245,7 +241,8 @@ def _same_decoding(r: dict, dc: DecodeConfig, max_users: int | None, decisivenes
     c = r["config"]
     return (r["alpha"] == (dc.alpha if dc.spec.uses_alpha else None) and c.get("max_users") == max_users
             and c.get("num_beams") == dc.num_beams and c.get("beam_stop", "fast") == dc.beam_stop
-            and c.get("eval_version", 1) == EVAL_VERSION and c.get("decisiveness", "ig") == decisiveness)
+            and c.get("eval_version", 1) == EVAL_VERSION and c.get("decisiveness", "ig") == decisiveness
+            and c.get("dtype", "auto") == dc.dtype)  # the choice; the run records what it resolved to
 
 
 def stored_eval(store, tc: TrainConfig, dc: DecodeConfig, split: str, max_users: int | None) -> dict | None:

@@ -70,16 +70,6 @@ def compact_vocabulary(base: Tokenizer, texts: Sequence[str]) -> CompactTokenize
     return CompactTokenizer(base, sorted(used))
 
 
-def device_and_dtype(prefer_bf16: bool = True):
-    """CUDA with bf16 when present; fp32 on CPU (bf16 is 7-27x slower on CPUs without AMX)."""
-    import torch
-
-    if torch.cuda.is_available():
-        dtype = torch.bfloat16 if prefer_bf16 and torch.cuda.is_bf16_supported() else torch.float16
-        return torch.device("cuda"), dtype
-    return torch.device("cpu"), torch.float32
-
-
 def build_tiny(vocab_size: int, config: TinyConfig, tokenizer: Tokenizer, seed: int):
     """A randomly initialised Qwen2 decoder (seeded) over a compact vocabulary."""
     import torch

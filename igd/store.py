@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from igd.config import ARMS, DECODINGS, TRAIN_METHODS
-from igd.data import SPLITS
+from igd.data import HOLDOUT, SPLITS
 from igd.store_file import UNTOUCHED, StoreError, connect, sqlite_errors
 from igd.store_schema import (SCHEMA, SCHEMA_VERSION, legacy_arm, legacy_row, migrate_to_v1, migrate_to_v2,
                               schema_problem, set_digest)
@@ -70,7 +70,7 @@ class RunRecord:
 
     def __post_init__(self) -> None:
         # Closed sets: a typo ('IGD', 'BIGRec') would silently split summarize()'s groups.
-        for name, allowed in (("kind", KINDS), ("split", SPLITS), ("arm", (None, *ARMS)),
+        for name, allowed in (("kind", KINDS), ("split", (*SPLITS, HOLDOUT)), ("arm", (None, *ARMS)),
                               ("train_method", (None, *TRAIN_METHODS)), ("decoding", (None, *DECODINGS))):
             if (v := getattr(self, name)) not in allowed:
                 raise ValueError(f"{name}={v!r}: choose one of {', '.join(map(str, allowed))}")
@@ -219,6 +219,15 @@ class RunStore:
                  "value": None if math.isnan(v := float(x)) else v} for name, x in values.items()]
         with self._write():
             self.db.table("train_log").upsert_all(rows, pk=("run_id", "step", "name"))
+
+    @sqlite_errors
+    def copy_train_log(self, source: int, run_id: int, upto_step: int) -> None:
+        """A resumed training's run starts with the stopped run's log up to the step it resumes
+        from (parameterised SQL; later lines of the stopped run are redone by the new one)."""
+        with self._write():
+            self.db.execute("INSERT OR REPLACE INTO train_log (run_id, step, epoch, name, value) "
+                            "SELECT ?, step, epoch, name, value FROM train_log WHERE run_id = ? AND step <= ?",
+                            [run_id, source, upto_step])
 
     @sqlite_errors
     def reap(self) -> int:

@@ -41,12 +41,20 @@ from igd.sid_loss import SyncTaskWeights, TaskWeights, multi_target_loss
 from igd.sid_targets import sid_weights
 from igd.sid_weights import auto_pace_c, pace
 from igd.sid_tokens import SidTokenizer
-from igd.models import add_lora, build_tiny, compact_vocabulary, device_and_dtype, load_pretrained
+from igd.models import add_lora, build_tiny, compact_vocabulary, load_pretrained
+from igd.precision import resolve_dtype, torch_dtype
+from igd.resume import (SaveEvery, SaveTaskWeights, restore_task_weights, resume_point, start_record, step_of,
+                        trainer_dir)
 from igd.stats import table1
 from igd.store import RunRecord, recorded_run
 from igd.templates import Template, target_ids
 from igd.tokenization import load_tokenizer
 from igd.versions import package_versions
+
+
+# Settings that name where things are, not what is trained (a checkpoint trained elsewhere with
+# the same settings on the same data is the same training).
+LOCATION_FIELDS = ("data", "out", "overwrite")
 
 
 class IGDTrainer(Trainer):
@@ -141,7 +149,6 @@ def prepare(config: TrainConfig):
     train_rows = evenly_spaced(train_rows, config.max_train_rows)
     eval_rows = evenly_spaced(eval_rows, config.max_eval_rows)
     template = config.template(names=dict(zip(dataset.catalogue.titles, dataset.catalogue.names or ())))
-    _, dtype = device_and_dtype()
     if config.is_tiny:
         base = load_tokenizer(config.tokenizer)
         if config.items == "sid":  # one new token per code (igd.sid_tokens)
@@ -149,6 +156,9 @@ def prepare(config: TrainConfig):
         tokenizer = compact_vocabulary(base, vocabulary_texts(dataset, template))
         model = build_tiny(tokenizer.vocab_size, config.tiny, tokenizer, config.seed)
     else:
+        # LoRA: the frozen base in the compute dtype (bf16 where native), the adapter in fp32
+        # (PEFT upcasts it). Full fine-tuning keeps fp32 master weights; bf16 is then autocast.
+        dtype = torch_dtype(resolve_dtype(config.dtype)) if config.finetune != "full" else torch.float32
         model, tokenizer = load_pretrained(config.model, config.finetune, dtype)
         if config.finetune in ("lora", "qlora"):
             model = add_lora(model, config.lora, quantized=config.finetune == "qlora")
@@ -190,18 +200,27 @@ def vocabulary_texts(dataset: Dataset, template: Template) -> list[str]:
 
 
 def train(config: TrainConfig, store=None) -> Path:
-    """Train, early-stop on validation loss, save the best model atomically; returns its path."""
+    """Train, early-stop on validation loss, save the best model atomically; returns its path.
+    An interrupted training with the same settings continues from its last checkpoint (igd.resume)."""
     out = Path(config.out)
     check_output_dir(out, config.overwrite)  # before hours of training, not after
+    key = {"config": training_key(config), "fingerprint": load_dataset(config.data, lazy=True).fingerprint}
+    checkpoint, saved = resume_point(trainer_dir(out), key, config.overwrite)
     torch.manual_seed(config.seed)
     dataset, split, model, tokenizer, template, ig, counts, train_ex, eval_ex = prepare(config)
     main_process = int(os.environ.get("RANK", "0")) == 0  # accelerate/torchrun set RANK
     if store is not None and not main_process:
         store = None  # one run per training, written by the main process only
-    with recorded_run(store, lambda: _record(config, dataset, split)) as run_id:
+    resumed = {"run": (saved.get("runs") or [None])[-1], "step": step_of(checkpoint)} if checkpoint else None
+    with recorded_run(store, lambda: _record(config, dataset, split, resumed)) as run_id:
+        if main_process:
+            start_record(trainer_dir(out), key, run_id, saved)
+        if store is not None and resumed and resumed["run"] is not None:
+            store.copy_train_log(resumed["run"], run_id, resumed["step"])  # one loss curve per training
         trainer = _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id)
+        restore_task_weights(trainer.tasks, checkpoint)
         started, cpu_started = time.time(), time.process_time()
-        result = trainer.train()
+        result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         best = trainer.state.best_metric
         meta = {"model": config.model, "finetune": "full" if config.is_tiny else config.finetune,
                 "train_method": config.method, "beta": config.beta, "seed": config.seed, "items": config.items,
@@ -210,14 +229,15 @@ def train(config: TrainConfig, store=None) -> Path:
                 "train_rows": len(train_ex), "unseen": config.unseen, "decisiveness": config.decisiveness,
                 "trie_fingerprint": ig.fingerprint, "best_eval_loss": best,
                 "epochs_run": trainer.state.epoch, "steps": trainer.state.global_step,
-                "config": config_dict(config), "versions": package_versions(),
-                "train_run": run_id}
+                "config": config_dict(config), "resolved": resolved_settings(config, trainer),
+                "versions": package_versions(), "train_run": run_id}
         if trainer.is_world_process_zero():
             save_checkpoint(out, trainer.model, tokenizer, template, meta, overwrite=config.overwrite,
                             item_prior=counts)
             shutil.rmtree(trainer.args.output_dir, ignore_errors=True)  # intermediate checkpoints
         if store is not None and trainer.is_world_process_zero():
             metrics = {"train_loss": result.training_loss, "steps": trainer.state.global_step,
+                       "resumed_at_step": float(resumed["step"] if resumed else 0),
                        "epochs": trainer.state.epoch, "train_seconds": time.time() - started,
                        "cpu_seconds": time.process_time() - cpu_started}  # all threads: the study's CPU budget
             if best is not None:
@@ -240,9 +260,9 @@ def _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id) ->
     steps_per_epoch = max(1, math.ceil(len(train_ex) / (config.batch_size * config.grad_accum * world)))
     if config.max_steps > 0:
         steps_per_epoch = min(steps_per_epoch, config.max_steps)
-    use_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    use_bf16 = resolve_dtype(config.dtype) == "bf16"  # autocast; fp32 master weights and optimizer state
     args = TrainingArguments(
-        output_dir=str(out.with_name(f".{out.name}.trainer")),
+        output_dir=str(trainer_dir(out)),
         per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate or (1e-3 if config.is_tiny else 1e-4),
@@ -253,8 +273,8 @@ def _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id) ->
         data_seed=config.seed, remove_unused_columns=False, bf16=use_bf16,
         use_cpu=not torch.cuda.is_available(), train_sampling_strategy="group_by_length",
         ddp_backend="gloo" if multi_process and not torch.cuda.is_available() else None,
-        save_only_model=True)
-    callbacks = [EarlyStoppingCallback(early_stopping_patience=config.patience)]
+        save_only_model=False)  # optimizer, scheduler and RNG too: a stopped training resumes exactly
+    callbacks = [EarlyStoppingCallback(early_stopping_patience=config.patience), SaveEvery(config.save_steps)]
     if store is not None:
         callbacks.append(StoreCallback(store, run_id))
     tasks = None
@@ -262,18 +282,39 @@ def _trainer(config, model, tokenizer, train_ex, eval_ex, out, store, run_id) ->
         total = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
         c = auto_pace_c(total) if config.pace_c == PACE_AUTO else float(config.pace_c)
         tasks = TaskWeights(curriculum=config.method == "mtl-curriculum", c=c)
-        callbacks.append(SyncTaskWeights(tasks))
+        callbacks += [SyncTaskWeights(tasks), SaveTaskWeights(tasks)]
     return IGDTrainer(model=model, args=args, train_dataset=train_ex, eval_dataset=eval_ex,
                       data_collator=collate(tokenizer.pad_token_id), callbacks=callbacks,
                       method=config.method, cft_alpha=config.cft_alpha, eval_loss=config.eval_loss, tasks=tasks)
 
 
-def _record(config: TrainConfig, dataset: Dataset, split: str) -> RunRecord:
+def _record(config: TrainConfig, dataset: Dataset, split: str, resumed: dict | None) -> RunRecord:
+    recorded = config_dict(config) | {"resolved": resolved_settings(config)}
+    if resumed:
+        recorded["resumed_from"] = resumed  # the run that was stopped, and the step continued from
     return RunRecord(
         kind="train", dataset=dataset.name, dataset_fingerprint=dataset.fingerprint,
         model=config.model, seed=config.seed, split=split, train_method=config.method,
         beta=config.beta if TRAIN_METHODS[config.method].uses_beta else None, checkpoint=str(config.out),
-        config=config_dict(config), versions=package_versions())
+        config=recorded, versions=package_versions())
+
+
+def resolved_settings(config: TrainConfig, trainer: Trainer | None = None) -> dict:
+    """What the defaults and `auto` became on this machine: recorded with the run and checkpoint."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    settings = {"dtype": resolve_dtype(config.dtype), "threads": torch.get_num_threads(),
+                "learning_rate": config.learning_rate or (1e-3 if config.is_tiny else 1e-4),
+                "effective_batch": config.batch_size * config.grad_accum * world, "processes": world,
+                "optimizer": "adamw_torch", "device": "cuda" if torch.cuda.is_available() else "cpu"}
+    if trainer is not None:
+        settings |= {"optimizer": str(trainer.args.optim.value if hasattr(trainer.args.optim, "value")
+                                      else trainer.args.optim), "warmup_steps": trainer.args.warmup_steps}
+    return settings
+
+
+def training_key(config: TrainConfig) -> dict:
+    """The settings that make a training what it is: the config without where things are."""
+    return {k: v for k, v in config_dict(config).items() if k not in LOCATION_FIELDS}
 
 
 def config_dict(config: TrainConfig) -> dict:
