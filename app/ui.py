@@ -235,7 +235,23 @@ def dataset_or_stop(path: str, need: Sequence[str] = SPLITS, items: str = "title
 
 @st.cache_resource(show_spinner="Loading the checkpoint and building its IG trie…", max_entries=4)
 def _loaded(checkpoint: str, data: str) -> Loaded:
-    return load(checkpoint, _dataset(data))
+    return load(checkpoint, _dataset(data), dtype=os.environ.get("IGD_DTYPE", "auto"))  # `igd app --dtype`
+
+
+def decode_threads() -> int | None:
+    """Torch threads for the next decoding (`igd app --threads`; auto: the cores other
+    processes leave free right now, sampled for 0.1 s: with the other core busy, 2 threads
+    decoded several times slower than 1)."""
+    from igd.precision import apply_threads, parse_threads
+
+    value = os.environ.get("IGD_THREADS", "auto")
+    try:
+        choice = parse_threads(value)
+    except ValueError:
+        st.warning(f"IGD_THREADS={value!r} is not a thread count; decoding with auto threads. Fix: set it "
+                   "to a number >= 1 or auto (`igd app --threads`)")
+        choice = "auto"
+    return apply_threads(choice, seconds=0.1)
 
 
 def loaded_or_stop(pick: dict, data: str) -> Loaded:

@@ -89,8 +89,8 @@ def _protocol(p: argparse.ArgumentParser) -> None:
 
 def _threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=_threads_count, default=THREADS_AUTO,
-                   help="torch threads of this process: a number, or auto (the cores not already busy, by the "
-                        "1-minute load; measured: with the other core busy 2 threads ran 7x slower than 1)")
+                   help="torch threads of this process: a number, or auto (default: the cores not already busy, "
+                        "measured at start; with the other core busy 2 threads ran 7x slower than 1)")
 
 
 def _threads_count(text: str) -> int | str:

@@ -13,15 +13,17 @@ for the per-edge step weights w_d:
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from transformers import DynamicCache, GenerationConfig, LogitsProcessor, LogitsProcessorList
+from transformers import Cache, DynamicCache, GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from igd.config import DECODINGS, DecodeConfig, igd_step_weights
 from igd.info_gain import IGTrie
+from igd.prompt_sharing import shared_prompt_attention_on, shared_prompt_cache
 
 __all__ = ["DECODINGS", "DecodeConfig", "TrieLogitsProcessor", "recommend_batch", "explain"]
 
@@ -163,19 +165,24 @@ def processor_for(ig: IGTrie, cfg: DecodeConfig) -> TrieLogitsProcessor:
     return TrieLogitsProcessor(ig, 0, cfg.effective_alpha, cfg.spec.step_weights)
 
 
-def prompt_cache(model, input_ids: torch.Tensor, mask: torch.Tensor, beams: int) -> DynamicCache | None:
-    """Keys and values of every prompt but its last token, computed once per prompt and copied
-    to its beams. HF beam search expands the prompts to prompts x beams before its prefill, so
-    each prompt would be run `beams` times, and on a small model the prefill is most of the
-    decoding (benchmarks/prefill.py). `generate` resumes from a passed cache (its public
+def prompt_cache(model, input_ids: torch.Tensor, mask: torch.Tensor, beams: int,
+                 share: bool = True) -> Cache | None:
+    """Keys and values of every prompt but its last token, computed once per prompt. HF beam
+    search expands the prompts to prompts x beams before its prefill, so each prompt would be
+    run `beams` times, and on a small model the prefill is most of the decoding
+    (benchmarks/prefill.py). `generate` resumes from a passed cache (its public
     `past_key_values`): it runs the last prompt token only. Positions are HF's own for
-    left-padded prompts (attention-mask cumsum), so the beams and scores are unchanged."""
+    left-padded prompts (attention-mask cumsum), so the beams and scores are unchanged.
+    `share`: keep each prompt once for all its beams (igd.prompt_sharing; decode inside
+    `shared_prompt_attention_on`), else copy it to every beam."""
     if input_ids.shape[1] < 2:
         return None
     positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
     cache = DynamicCache(config=model.config)
     model(input_ids=input_ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
           past_key_values=cache, use_cache=True, logits_to_keep=1)  # no vocabulary-wide logits
+    if share:
+        return shared_prompt_cache(cache, mask[:, :-1], beams)
     cache.batch_repeat_interleave(beams)
     return cache
 
@@ -183,21 +190,24 @@ def prompt_cache(model, input_ids: torch.Tensor, mask: torch.Tensor, beams: int)
 @torch.no_grad()
 def recommend_batch(model, ig: IGTrie, prompts: Sequence[Sequence[int]], cfg: DecodeConfig,
                     pad_token_id: int, processor: TrieLogitsProcessor | None = None,
-                    shared_prefill: bool = True) -> tuple[list[list[Recommendation]], int]:
+                    shared_prefill: bool = True, share_prompt: bool = True) -> tuple[list[list[Recommendation]], int]:
     """Top-`num_beams` distinct valid items per prompt, best first; and how many returned
     sequences were invalid (not a complete trie path), which are dropped but counted.
     Pass the same `processor` for every batch to reuse its score buffer. `shared_prefill`:
-    run each prompt once, not once per beam (`prompt_cache`; False is HF's plain path)."""
+    run each prompt once, not once per beam (`prompt_cache`; False is HF's plain path);
+    `share_prompt`: and keep it once in the cache (igd.prompt_sharing)."""
     device = next(model.parameters()).device
     input_ids, mask = left_pad(prompts, pad_token_id, device)
     if processor is None:
         processor = processor_for(ig, cfg)
     processor.reset(input_ids.shape[1], len(prompts))
     gen_cfg = generation_config(cfg, int(ig.trie.lengths.max()), ig.eos_token_id, pad_token_id)
-    cache = prompt_cache(model, input_ids, mask, cfg.num_beams) if shared_prefill else None
-    out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=gen_cfg,
-                         logits_processor=LogitsProcessorList([processor]),
-                         **({"past_key_values": cache} if cache is not None else {}))
+    cache = prompt_cache(model, input_ids, mask, cfg.num_beams, share_prompt) if shared_prefill else None
+    shared = isinstance(cache, Cache) and not isinstance(cache, DynamicCache)
+    with shared_prompt_attention_on(model) if shared else nullcontext():
+        out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=gen_cfg,
+                             logits_processor=LogitsProcessorList([processor]),
+                             **({"past_key_values": cache} if cache is not None else {}))
     generated = out.sequences[:, input_ids.shape[1]:].cpu().numpy()
     nodes = ig.end_nodes(generated)  # every returned sequence walked at once
     seqs = ig.seq_at(nodes)

@@ -12,7 +12,7 @@ from igd.compare import (EXAMPLE_TITLES, TOKEN_LEGEND, check_history, compare_ar
                          preset_arms)
 from igd.config import ARMS, DECODINGS, DEFAULT_VIEW, VIEW_ARMS_MAX, VIEW_ARMS_MIN, VIEW_PRESETS
 from igd.sid_view import history_keys, item_labels, readable_titles
-from ui import (MAX_PASTE_CHARS, MAX_PASTE_LINES, bounded_entries, checkpoints_or_stop, current_paths,
+from ui import (MAX_PASTE_CHARS, MAX_PASTE_LINES, bounded_entries, checkpoints_or_stop, current_paths, decode_threads,
                 dataset_or_stop, fail, loaded_or_stop, markdown_literal, name_of, pick_checkpoint, said)
 
 DIFFERS, TRUTH = "background-color: #fff3bf", "background-color: #c3fae8; font-weight: bold"
@@ -160,6 +160,7 @@ if pressed or example:
     else:
         with st.spinner(f"Decoding with {', '.join(arm_labels)}…"):
             arms = preset_arms(arm_labels, sft, igd, alpha)
+            decode_threads()
             result = compare_arms(arms, history.titles, k=k, beams=int(beams), hide_history=hide)
         st.session_state["comparison"] = {"result": result, "truth": truth, "history": history.titles,
                                           "inputs": inputs, "example": "" if pressed else example_said}
