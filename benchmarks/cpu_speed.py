@@ -134,12 +134,12 @@ def agreement(a: Workload, b: Workload, users: int, threads: int) -> dict[str, A
     return {"users": n, "identical_top10": same, "share": same / n if n else float("nan")}
 
 
-def profile(w: Workload, threads: int) -> str:
+def profile(w: Workload, threads: int, users: int) -> str:
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
     torch.set_num_threads(threads)
     tables = []
-    for name, fn in (("training step", w.train_step), ("decode batch", lambda: w.decode(w.prompts))):
+    for name, fn in (("training step", w.train_step), ("decode batch", lambda: w.decode(w.prompts[:users]))):
         with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
             fn()
         tables.append(f"-- {name} ({w.dtype}, {threads} threads): top operators by self CPU time\n"
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         r["agreement"] = agreement(work["fp32"], work[auto_dtype], n, auto_threads())
         r["agreement"]["same_dtype"] = auto_dtype == "fp32"
         if args.profile and name == "smollm2":
-            r["profile"] = profile(work[auto_dtype], auto_threads())
+            r["profile"] = profile(work[auto_dtype], auto_threads(), args.speed_users)
         out["models"][name] = r
     return out
 

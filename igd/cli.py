@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from igd.config import (PAPER_PRETRAINED, PROTOCOLS, ConfigError, DecodeConfig, EvalConfig, LoraSettings, TinyConfig, TrainConfig,
-                        default)
+from igd.cli_config import resolve_option, train_config
+from igd.config import ConfigError, DecodeConfig, EvalConfig, TrainConfig, default
 from igd.experiment_config import ExperimentConfig
 from igd.data import DataError
 
@@ -40,7 +40,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from igd.tokenization import load_tokenizer
 
     dataset = load_dataset(args.data, items=args.items)
-    unseen = _resolve(args, "unseen", default(TrainConfig, "unseen"))
+    unseen = resolve_option(args, "unseen", default(TrainConfig, "unseen"))
     tokenizer, style = load_tokenizer(args.tokenizer), args.style
     if args.items == "sid":  # code tokens, one per (level, code); targets are codes + EOS
         from igd.sid_tokens import SidTokenizer
@@ -51,62 +51,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
                                       decisiveness=args.decisiveness))
     print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
     return 0
-
-
-def _resolve(args: argparse.Namespace, name: str, fallback):
-    """An option's value: as given, else the --protocol preset's, else the config default."""
-    value = getattr(args, name, None)
-    if value is None:
-        value = PROTOCOLS[getattr(args, "protocol", None) or "igd"].get(name, fallback)
-    return value
-
-
-def _recipe(args: argparse.Namespace, name: str, fallback):
-    """A training option's value: as given, else the paper's recipe for a pretrained model under
-    --protocol paper (appendix B), else the config default."""
-    value = getattr(args, name, None)
-    if value is None and getattr(args, "protocol", None) == "paper" and args.model != "tiny":
-        value = PAPER_PRETRAINED.get(name)
-    return fallback if value is None else value
-
-
-def _grad_accum(args: argparse.Namespace) -> int:
-    """--grad-accum as given; under the paper's recipe for a pretrained model, enough steps that
-    one optimiser step sees its batch of 64 over all processes."""
-    if args.grad_accum is not None:
-        return args.grad_accum  # as given (TrainConfig refuses a bad value, naming the option)
-    if getattr(args, "protocol", None) != "paper" or args.model == "tiny":
-        return default(TrainConfig, "grad_accum")
-    per_step = max(1, args.batch_size) * int(os.environ.get("WORLD_SIZE", "1"))
-    return max(1, -(-PAPER_PRETRAINED["effective_batch"] // per_step))
-
-
-def _lora(args: argparse.Namespace) -> LoraSettings:
-    return LoraSettings(r=_recipe(args, "lora_r", LoraSettings.r), alpha=_recipe(args, "lora_alpha", LoraSettings.alpha),
-                        dropout=_recipe(args, "lora_dropout", LoraSettings.dropout))
-
-
-def _train_config(args: argparse.Namespace, **overrides) -> TrainConfig:
-    fields = dict(
-        data=str(args.data), out=str(getattr(args, "out", "") or ""), model=args.model,
-        method=getattr(args, "method", "sft"), beta=getattr(args, "beta", default(TrainConfig, "beta")),
-        igd_weighting=args.igd_weighting, cft_alpha=args.cft_alpha, tokenizer=args.tokenizer,
-        items=getattr(args, "items", default(TrainConfig, "items")), pace_c=args.pace_c,
-        history_titles=getattr(args, "history_titles", False),
-        finetune=args.finetune, lora=_lora(args), dtype=args.dtype, save_steps=args.save_steps,
-        tiny=TinyConfig(hidden_size=args.tiny_hidden, layers=args.tiny_layers),
-        style=args.style, preamble=_resolve(args, "preamble", None), category=args.category,
-        unseen=_resolve(args, "unseen", default(TrainConfig, "unseen")), decisiveness=args.decisiveness,
-        eval_loss=_resolve(args, "eval_loss", default(TrainConfig, "eval_loss")),
-        epochs=_recipe(args, "epochs", default(TrainConfig, "epochs")),
-        patience=_recipe(args, "patience", default(TrainConfig, "patience")),
-        learning_rate=args.lr if args.lr is not None else _recipe(args, "learning_rate", None),
-        batch_size=args.batch_size, grad_accum=_grad_accum(args), max_length=args.max_length, max_steps=args.max_steps,
-        max_train_rows=args.max_train_rows, max_eval_rows=args.max_eval_rows,
-        logging_steps=args.logging_steps, seed=getattr(args, "seed", 0),
-        train_on_valid=args.train_on_valid, overwrite=getattr(args, "overwrite", False))
-    fields.update(overrides)
-    return TrainConfig(**fields)
 
 
 def _store(args: argparse.Namespace):
@@ -120,7 +64,7 @@ def _store(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     from igd.train import train
 
-    path = train(_train_config(args), _store(args))
+    path = train(train_config(args), _store(args))
     print(f"checkpoint: {path}")
     return 0
 
@@ -128,11 +72,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from igd.evaluate import evaluate
 
-    cfg = EvalConfig(split=args.split, max_users=args.max_users, unseen=_resolve(args, "unseen", None),
+    cfg = EvalConfig(split=args.split, max_users=args.max_users, unseen=resolve_option(args, "unseen", None),
                      decisiveness=args.decisiveness,
                      decode=DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams,
                                          batch_size=args.batch_size, dtype=args.dtype,
-                                         beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop"))))
+                                         beam_stop=resolve_option(args, "beam_stop", default(DecodeConfig, "beam_stop"))))
     metrics = evaluate(args.checkpoint, args.data, cfg, _store(args), seed=args.seed)
     if metrics:  # only the main process prints
         print(json.dumps(metrics, indent=2))
@@ -149,7 +93,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     # Options and the history are checked before the checkpoint loads (seconds for a big model).
     cfg = DecodeConfig(method=args.decoding, alpha=args.alpha, num_beams=args.beams, batch_size=1, dtype=args.dtype,
-                       beam_stop=_resolve(args, "beam_stop", default(DecodeConfig, "beam_stop")))
+                       beam_stop=resolve_option(args, "beam_stop", default(DecodeConfig, "beam_stop")))
     # A semantic-ID checkpoint reads the dataset's IDs; titles given by the user become IDs.
     dataset = load_dataset(args.data, items=checkpoint_items(read_meta(Path(args.checkpoint))))
     shown = item_labels(dataset.catalogue)  # "title · ID" for semantic IDs
@@ -267,19 +211,19 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from igd.store import RunStore, format_runs
 
     def floats(name: str) -> tuple[float, ...] | None:
-        text = _resolve(args, name, None)
+        text = resolve_option(args, name, None)
         return None if text is None else tuple(_list(text, float))
 
     cfg = ExperimentConfig(
-        base=_train_config(args, out="", beta=1.0, history_titles=False), history_titles=args.history_titles,
+        base=train_config(args, out="", beta=1.0, history_titles=False), history_titles=args.history_titles,
         methods=tuple(_list(args.methods, str)),
         seeds=tuple(_list(args.seeds, int)), betas=floats("beta") or default(ExperimentConfig, "betas"),
         alphas=floats("alpha") or default(ExperimentConfig, "alphas"), pos_betas=floats("pos_beta"),
         cft_betas=floats("cft_beta"), linear_betas=floats("linear_beta"),
-        select_metric=_resolve(args, "select_metric", default(ExperimentConfig, "select_metric")),
+        select_metric=resolve_option(args, "select_metric", default(ExperimentConfig, "select_metric")),
         select_users=args.select_users, select_seed=args.select_seed, out_dir=str(args.out_dir),
         split=args.split, max_users=args.max_users, num_beams=args.beams, batch_size=args.decode_batch_size,
-        beam_stop=_resolve(args, "beam_stop", default(ExperimentConfig, "beam_stop")))
+        beam_stop=resolve_option(args, "beam_stop", default(ExperimentConfig, "beam_stop")))
     store = RunStore(args.db)
     run_experiment(cfg, store)
     print(format_runs(store.runs(kind=None)))

@@ -178,6 +178,7 @@ EVAL_LOSSES = ("ce", "train")  # early-stopping loss: plain CE, or the method's 
 SELECT_METRICS = ("hr@10", "ndcg@10")
 PAPER_BETAS = (0.08, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)  # IGD paper's beta grid (appendix H)
 PAPER_ALPHAS = (0.1, 0.2)
+HOLDOUT = "holdout"  # evaluation split: the last 10% of valid.csv, which early-stops --train-on-valid
 THREADS_AUTO = "auto"  # --threads auto: the cores not already busy (igd.precision.auto_threads)
 DTYPES = ("auto", "fp32", "bf16")  # --dtype: auto = bf16 on CUDA and on CPUs with native bf16 (igd.precision)
 # The paper's recipe for a pretrained LLM (appendix B): AdamW, lr 1e-4, batch 64 (here through

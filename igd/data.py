@@ -166,18 +166,6 @@ def split_rows(dataset: Dataset, train_on_valid: bool) -> tuple[str, list[Sample
     return name, rows[:cut], rows[cut:]
 
 
-HOLDOUT = "holdout"  # the last 10% of valid.csv, which early-stops a --train-on-valid training
-
-
-def evaluation_rows(dataset: Dataset, split: str) -> list[Sample]:
-    """The rows a decoding is scored on: a split, or `holdout`, the validation rows of a model
-    trained on valid.csv (the paper selects beta and alpha on its validation set, which also
-    early-stops; with --train-on-valid that set is the holdout)."""
-    if split == HOLDOUT:
-        return split_rows(dataset, True)[2]
-    return list(dataset.split(split))
-
-
 def _missing_split_fix(name: str) -> str:
     if name == "train":
         return ("this dataset ships only valid/test (e.g. the shared Amazon samples); pass "

@@ -17,8 +17,8 @@ from tqdm.auto import tqdm
 
 from igd.analysis import IGLOGP_USERS, entropy_by_step, ig_logp_summary, returned_token_logp
 from igd.checkpoint import Checkpoint, checkpoint_hash, load_checkpoint, read_item_prior
-from igd.data import Dataset, Sample, evaluation_rows, evenly_spaced, load_dataset
-from igd.config import TRAIN_METHODS, DecodeConfig, EvalConfig, arm_of
+from igd.data import Dataset, Sample, evenly_spaced, load_dataset, split_rows
+from igd.config import HOLDOUT, TRAIN_METHODS, DecodeConfig, EvalConfig, arm_of
 from igd.decode import processor_for, recommend_batch
 from igd.info_gain import IGTrie, build_ig_trie, rescored, title_counts
 from igd.metrics import head_tail, head_titles, rank_of, summarize
@@ -85,6 +85,13 @@ def decode_users(ck: Checkpoint, ig: IGTrie, dataset: Dataset, rows: Sequence[Sa
         bar.update(len(chunk))
     bar.close()
     return results, invalid  # type: ignore[return-value]
+
+
+def evaluation_rows(dataset: Dataset, split: str) -> list[Sample]:
+    """The rows a decoding is scored on: a split, or `holdout`, the validation rows of a model
+    trained on valid.csv (the paper selects beta and alpha on its validation set, which also
+    early-stops; with --train-on-valid that set is the holdout)."""
+    return split_rows(dataset, True)[2] if split == HOLDOUT else list(dataset.split(split))
 
 
 def evaluate(checkpoint: str | Path, data: str | Path, cfg: EvalConfig, store=None,

@@ -25,9 +25,9 @@ from pathlib import Path
 from collections.abc import Sequence
 
 from igd.checkpoint import META, checkpoint_hash, read_meta
-from igd.config import ARMS, PACE_C, Arm, DecodeConfig, EvalConfig, TrainConfig, is_number
+from igd.config import ARMS, HOLDOUT, PACE_C, Arm, DecodeConfig, EvalConfig, TrainConfig, is_number
 from igd.experiment_config import ExperimentConfig
-from igd.data import HOLDOUT, load_dataset, sid_items
+from igd.data import load_dataset, sid_items
 from igd.evaluate import EVAL_VERSION, evaluate, evaluate_most_popular
 from igd.pairing import checkpoint_record, common_checkpoint, has_identity, same_checkpoint
 from igd.train import LOCATION_FIELDS, config_dict, train

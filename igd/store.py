@@ -30,8 +30,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from igd.config import ARMS, DECODINGS, TRAIN_METHODS
-from igd.data import HOLDOUT, SPLITS
+from igd.config import ARMS, DECODINGS, HOLDOUT, TRAIN_METHODS
+from igd.data import SPLITS
 from igd.store_file import UNTOUCHED, StoreError, connect, sqlite_errors
 from igd.store_schema import (SCHEMA, SCHEMA_VERSION, legacy_arm, legacy_row, migrate_to_v1, migrate_to_v2,
                               schema_problem, set_digest)

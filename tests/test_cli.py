@@ -46,27 +46,27 @@ def test_the_command_tree():
 
 
 def test_cli_defaults_are_the_config_defaults():
-    from igd.cli import _train_config
+    from igd.cli_config import train_config
     from igd.config import TrainConfig
 
     args = build_parser().parse_args(["train", "--data", "d", "--out", "o"])
-    assert _train_config(args) == TrainConfig(data="d", out="o")  # nothing restated differently
+    assert train_config(args) == TrainConfig(data="d", out="o")  # nothing restated differently
 
 
 def test_protocol_paper_presets_unset_options_only():
-    from igd.cli import _resolve, _train_config
+    from igd.cli_config import resolve_option, train_config
     from igd.config import PAPER_ALPHAS, PAPER_BETAS
 
     args = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--protocol", "paper"])
-    cfg = _train_config(args)
+    cfg = train_config(args)
     assert (cfg.unseen, cfg.preamble, cfg.eval_loss) == ("excluded", "official", "train")
     args = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--protocol", "paper",
                                       "--unseen", "generable"])
-    assert _train_config(args).unseen == "generable"  # an explicit option wins
+    assert train_config(args).unseen == "generable"  # an explicit option wins
     args = build_parser().parse_args(["experiment", "--data", "d", "--protocol", "paper"])
-    assert _resolve(args, "beta", None) == ",".join(f"{b:g}" for b in PAPER_BETAS) == "0.08,0.1,0.2,0.3,0.4,0.5,0.6"
-    assert _resolve(args, "alpha", None) == ",".join(f"{a:g}" for a in PAPER_ALPHAS) == "0.1,0.2"
-    assert (_resolve(args, "beam_stop", "fast"), _resolve(args, "select_metric", None)) == ("official", "hr@10")
+    assert resolve_option(args, "beta", None) == ",".join(f"{b:g}" for b in PAPER_BETAS) == "0.08,0.1,0.2,0.3,0.4,0.5,0.6"
+    assert resolve_option(args, "alpha", None) == ",".join(f"{a:g}" for a in PAPER_ALPHAS) == "0.1,0.2"
+    assert (resolve_option(args, "beam_stop", "fast"), resolve_option(args, "select_metric", None)) == ("official", "hr@10")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(("igd",) + p))

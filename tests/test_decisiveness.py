@@ -208,7 +208,8 @@ def test_zero_exactly_where_ig_is_zero(titles, data):
 # --- CLI, run store, experiment reuse -----------------------------------------------------
 
 def test_the_cli_takes_the_measure_and_refuses_others(capsys):
-    from igd.cli import _train_config, build_parser, main
+    from igd.cli import build_parser, main
+    from igd.cli_config import train_config
     from igd.cli_parser import option_for
 
     parser = build_parser()
@@ -217,7 +218,7 @@ def test_the_cli_takes_the_measure_and_refuses_others(capsys):
         assert parser.parse_args([*cmd, "--decisiveness", "gain-ratio"]).decisiveness == "gain-ratio"
     assert parser.parse_args(["evaluate", "--checkpoint", "c", "--data", "d"]).decisiveness is None  # its own
     args = parser.parse_args(["train", "--data", "d", "--out", "o", "--decisiveness", "gini"])
-    assert _train_config(args) == TrainConfig(data="d", out="o", decisiveness="gini")
+    assert train_config(args) == TrainConfig(data="d", out="o", decisiveness="gini")
     for cmd in ("train", "evaluate", "experiment", "stats"):
         with pytest.raises(SystemExit) as exit_:
             main([cmd, "--decisiveness", "entropy"])
@@ -286,7 +287,7 @@ def test_experiment_tells_measures_apart_without_training(fruits, tmp_path):
     before measures existed counts as IG; an IG run is never reused for Gini, nor the reverse."""
     from igd.experiment_config import ExperimentConfig
     from igd.data import load_dataset
-    from igd.experiment import _train_config, checkpoint_dir, same_training, stored_eval
+    from igd.experiment import train_config, checkpoint_dir, same_training, stored_eval
     from igd.store import RunRecord, RunStore
     from igd.train import config_dict
 
@@ -310,7 +311,7 @@ def test_experiment_tells_measures_apart_without_training(fruits, tmp_path):
         store.complete(run, {"hr@10": float(run)})
         return run
 
-    sft, gini_sft = (_train_config(cfg, "sft", None, 0, "binary") for cfg in (ig_cfg, gini_cfg))
+    sft, gini_sft = (train_config(cfg, "sft", None, 0, "binary") for cfg in (ig_cfg, gini_cfg))
     stored(old | {"method": "sft", "beta": 1.0, "overwrite": True})  # recorded before measures: IG
     assert stored_eval(store, sft, dc, "test", None) == {"hr@10": 1.0}
     assert stored_eval(store, gini_sft, dc, "test", None) is None

@@ -5,7 +5,8 @@ import argparse
 
 import pytest
 
-from igd.cli import _train_config, build_parser
+from igd.cli import build_parser
+from igd.cli_config import train_config
 from igd.precision import auto_threads, cpu_flags, native_bf16, parse_threads, resolve_dtype
 
 
@@ -42,15 +43,15 @@ def _args(*argv: str) -> argparse.Namespace:
 
 
 def test_the_paper_recipe_for_a_pretrained_model():
-    cfg = _train_config(_args("--model", "smollm2-135m", "--protocol", "paper"))
+    cfg = train_config(_args("--model", "smollm2-135m", "--protocol", "paper"))
     assert (cfg.learning_rate, cfg.lora.r, cfg.lora.alpha, cfg.lora.dropout) == (1e-4, 32, 64, 0.05)
     assert (cfg.epochs, cfg.patience, cfg.batch_size * cfg.grad_accum) == (3, 1, 64)  # batch 16 x 4 steps
     assert cfg.preamble == "official" and cfg.eval_loss == "train"
-    cfg = _train_config(_args("--model", "smollm2-135m", "--protocol", "paper", "--batch-size", "6", "--lora-r", "8"))
+    cfg = train_config(_args("--model", "smollm2-135m", "--protocol", "paper", "--batch-size", "6", "--lora-r", "8"))
     assert cfg.grad_accum == 11 and cfg.lora.r == 8  # ceil(64 / 6); what the user sets wins
-    plain = _train_config(_args("--model", "smollm2-135m"))
+    plain = train_config(_args("--model", "smollm2-135m"))
     assert (plain.learning_rate, plain.lora.r, plain.grad_accum) == (None, 8, 1)  # no protocol: the defaults
-    tiny = _train_config(_args("--protocol", "paper"))
+    tiny = train_config(_args("--protocol", "paper"))
     assert tiny.grad_accum == 1 and tiny.learning_rate is None  # the recipe is for pretrained models
 
 
