@@ -179,12 +179,12 @@ SELECT_METRICS = ("hr@10", "ndcg@10")
 PAPER_BETAS = (0.08, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)  # IGD paper's beta grid (appendix H)
 PAPER_ALPHAS = (0.1, 0.2)
 HOLDOUT = "holdout"  # evaluation split: the last 10% of valid.csv, which early-stops --train-on-valid
+VALIDATION_SPLITS = ("valid", HOLDOUT)  # where beta and alpha are selected
 THREADS_AUTO = "auto"  # --threads auto: the cores not already busy (igd.precision.auto_threads)
 DTYPES = ("auto", "fp32", "bf16")  # --dtype: auto = bf16 on CUDA and on CPUs with native bf16 (igd.precision)
-# The paper's recipe for a pretrained LLM (appendix B): AdamW, lr 1e-4, batch 64 (here through
-# gradient accumulation), LoRA dropout 0.05 with its QLoRA rank and alpha, early stopping on
-# validation loss with at most 3 epochs and patience 1. `--protocol paper` applies it to a
-# pretrained model for every option the user did not set.
+# The paper's recipe for a pretrained LLM (appendix B; `--protocol paper` applies it to options
+# not given): AdamW, lr 1e-4, batch 64 (by gradient accumulation), LoRA dropout 0.05 with its
+# QLoRA rank and alpha, early stopping on validation loss, at most 3 epochs, patience 1.
 PAPER_PRETRAINED = {"learning_rate": 1e-4, "effective_batch": 64, "lora_r": 32, "lora_alpha": 64,
                     "lora_dropout": 0.05, "epochs": 3, "patience": 1}
 

@@ -19,7 +19,7 @@ from igd import report_figures as figs
 from igd.analysis import IG_BINS
 from igd import report_sid
 from igd.report_paired import improvements, md_table as _table, pct as _pct
-from igd.config import ARMS
+from igd.config import ARMS, VALIDATION_SPLITS
 from igd.report_protocol import protocol_table
 from igd.store import decisiveness_of
 
@@ -98,11 +98,11 @@ def table3(runs) -> list[str]:
 def alpha_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[str, list[Mapping]]:
     """The evaluations that vary alpha: the validation runs that selected it (seed 0's, with the
     paper's measure) when they cover several alphas, else the test runs. Returns (split, runs)."""
-    def pick(split: str) -> list[Mapping]:
-        return [r for r in rows if r["status"] == "complete" and r["split"] == split and r["dataset"] == dataset
+    def pick(*splits: str) -> list[Mapping]:
+        return [r for r in rows if r["status"] == "complete" and r["split"] in splits and r["dataset"] == dataset
                 and r["kind"] == "eval" and "fwr" in r["metrics"] and (decisiveness_of(r) or "ig") == "ig"]
 
-    valid = pick("valid")
+    valid = pick(*VALIDATION_SPLITS)  # the holdout of valid.csv with --train-on-valid
     if len({(r.get("arm"), r["alpha"]) for r in valid if r["alpha"] is not None}) > 1:
         return "valid", valid
     return "test", pick("test")
@@ -191,7 +191,8 @@ def beta_sweep(rows: Sequence[Mapping], dataset: str) -> tuple[list[str], list[d
     """Validation HR@10 (D3 decoding) of each training family against beta: appendix H."""
     cells: dict[tuple, list[float]] = defaultdict(list)
     for r in rows:
-        if (r["status"] == "complete" and r["split"] == "valid" and r["dataset"] == dataset and r["kind"] == "eval"
+        if (r["status"] == "complete" and r["split"] in VALIDATION_SPLITS and r["dataset"] == dataset
+                and r["kind"] == "eval"
                 and r["decoding"] == "d3" and r["beta"] is not None and "hr@10" in r["metrics"]):
             family = _training_family(r)
             cells[(family, r["beta"])].append(r["metrics"]["hr@10"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from igd.config import ARMS, PAPER_ALPHAS, PAPER_BETAS, PROTOCOLS
+from igd.config import ARMS, PAPER_ALPHAS, PAPER_BETAS, PROTOCOLS, VALIDATION_SPLITS
 
 PAPER = PROTOCOLS["paper"]
 
@@ -90,7 +90,7 @@ def _rows_and_users(tests: Sequence[Mapping], predictions: Callable[[int], Seque
 
 
 def _selection(rows: Sequence[Mapping], dataset: str) -> str:
-    valid = [r for r in rows if r["dataset"] == dataset and r["kind"] == "eval" and r["split"] == "valid"
+    valid = [r for r in rows if r["dataset"] == dataset and r["kind"] == "eval" and r["split"] in VALIDATION_SPLITS
              and r["status"] == "complete"]
     if not valid:
         tests = [r for r in rows if r["dataset"] == dataset and r["kind"] == "eval" and r["split"] == "test"]

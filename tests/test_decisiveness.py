@@ -287,7 +287,7 @@ def test_experiment_tells_measures_apart_without_training(fruits, tmp_path):
     before measures existed counts as IG; an IG run is never reused for Gini, nor the reverse."""
     from igd.experiment_config import ExperimentConfig
     from igd.data import load_dataset
-    from igd.experiment import train_config, checkpoint_dir, same_training, stored_eval
+    from igd.experiment import _train_config, checkpoint_dir, same_training, stored_eval
     from igd.store import RunRecord, RunStore
     from igd.train import config_dict
 
@@ -311,7 +311,7 @@ def test_experiment_tells_measures_apart_without_training(fruits, tmp_path):
         store.complete(run, {"hr@10": float(run)})
         return run
 
-    sft, gini_sft = (train_config(cfg, "sft", None, 0, "binary") for cfg in (ig_cfg, gini_cfg))
+    sft, gini_sft = (_train_config(cfg, "sft", None, 0, "binary") for cfg in (ig_cfg, gini_cfg))
     stored(old | {"method": "sft", "beta": 1.0, "overwrite": True})  # recorded before measures: IG
     assert stored_eval(store, sft, dc, "test", None) == {"hr@10": 1.0}
     assert stored_eval(store, gini_sft, dc, "test", None) is None

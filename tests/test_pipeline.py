@@ -395,3 +395,24 @@ def test_smollm2_lora_end_to_end(workdir, monkeypatch):
     at.button(key="recommend").click().run()
     assert not at.exception and not at.error, (at.exception, at.error)
     assert [len(t.value) for t in at.table] == [10] * 4  # the default columns (igd.config.DEFAULT_VIEW)
+
+
+def test_selection_with_train_on_valid_uses_the_holdout(tmp_path):
+    """valid.csv trains: beta and alpha are chosen on its held-out last 10%, the rows that also
+    early-stop (split `holdout`), and the report reads that sweep as the validation one."""
+    from igd.report import alpha_sweep
+
+    data = write_dataset(tmp_path / "fruits", users=40)
+    db = str(tmp_path / "r.db")
+    assert main(["experiment", "--data", str(data), "--train-on-valid", "--methods", "d3,igd", "--seeds", "0",
+                 "--beta", "0.1,0.4", "--alpha", "0,0.2", "--max-steps", "4", "--max-users", "5",
+                 "--select-users", "4", "--out-dir", str(tmp_path / "ck"), "--db", db, *TINY]) == 0
+    runs = RunStore(db).runs(kind="eval", status="complete")
+    holdout = [r for r in runs if r["split"] == "holdout"]
+    assert {r["beta"] for r in holdout if r["decoding"] == "d3"} == {0.1, 0.4}  # beta on D3, as the paper
+    [chosen] = {r["beta"] for r in runs if r["split"] == "test" and r["arm"] == "igd"}
+    assert {r["alpha"] for r in holdout if r["arm"] == "igd" and r["beta"] == chosen} == {0.0, 0.2}
+    assert all(r["metrics"]["users"] <= 4 for r in holdout)
+    assert {r["split"] for r in runs} == {"holdout", "test"}
+    split, swept = alpha_sweep(runs, "fruits")
+    assert split == "valid" and {r["alpha"] for r in swept if r["alpha"] is not None} == {0.0, 0.2}

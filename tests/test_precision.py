@@ -61,3 +61,24 @@ def test_dtype_and_threads_options_reach_every_decoding_command():
                  "--user-index", "0"], ["app"], ["experiment", "--data", "d"], ["train", "--data", "d", "--out", "o"]):
         args = parser.parse_args([*argv, "--dtype", "fp32", "--threads", "1"])
         assert (args.dtype, args.threads) == ("fp32", 1)
+
+
+class _Stat:
+    """/proc/stat read twice: cumulative jiffies (user nice system idle iowait irq softirq steal)."""
+
+    def __init__(self, *samples: str):
+        self.samples = list(samples)
+
+    def read_text(self) -> str:
+        return self.samples.pop(0)
+
+
+def test_busy_cores_are_measured_from_proc_stat(monkeypatch):
+    from igd import precision
+
+    monkeypatch.setattr(precision.os, "cpu_count", lambda: 2)
+    # 200 jiffies passed on 2 cores, 100 of them idle: one core's worth of work by others
+    stat = _Stat("cpu  100 0 0 100 0 0 0 0 0 0\n", "cpu  200 0 0 200 0 0 0 0 0 0\n")
+    assert precision.busy_cores(0.0, stat) == pytest.approx(1.0)
+    assert precision.auto_threads(cores=2, load=precision.busy_cores(0.0, _Stat(
+        "cpu  0 0 0 0 0 0 0 0 0 0\n", "cpu  0 0 0 200 0 0 0 0 0 0\n"))) == 2  # all idle: both cores
