@@ -183,15 +183,14 @@ def cmd_sid_build(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from igd.report import build_report
+    from igd.report_output import check_output
     from igd.store import RunStore
 
     for db in args.db:
         if not Path(db).is_file():
             raise FileNotFoundError(f"--db {shlex.quote(str(db))}: no run store there. Fix: pass the store "
                                     "`igd experiment --db` wrote (e.g. study/ml-100k-paper.db)")
-    if args.out.suffix.lower() != ".md" or args.out.is_dir():
-        raise ValueError(f"--out {shlex.quote(str(args.out))}: not a Markdown file name. Fix: pass a path "
-                         "ending in .md, e.g. docs/REPORT.md")
+    check_output(args.out)  # before any work: never a file igd did not write (igd.report_output)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     stores = [RunStore(db, readonly=True) for db in args.db]  # a report never writes a store
     try:

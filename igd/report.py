@@ -20,6 +20,7 @@ from igd.analysis import IG_BINS
 from igd import report_sid
 from igd.report_paired import improvements, md_table as _table, pct as _pct
 from igd.config import ARMS, VALIDATION_SPLITS
+from igd.report_output import check_output, figures_dir, linked_figures
 from igd.report_protocol import protocol_table
 from igd.store import decisiveness_of
 
@@ -335,9 +336,10 @@ def build_report(stores, out: Path, title: str = "igd report", command: str | No
     the command line that made it, quoted in the report for whoever regenerates it."""
     stores = stores if isinstance(stores, (list, tuple)) else [stores]
     out = Path(out)
-    fig_dir = out.with_name(out.stem + "-figures")
+    drawn_before = check_output(out)  # replaces only a report igd wrote (igd.report_output)
+    fig_dir = figures_dir(out)
     fig_dir.mkdir(parents=True, exist_ok=True)
-    for old in fig_dir.glob("*.svg"):  # a figure that is no longer drawn must not linger
+    for old in drawn_before:  # a figure the old report drew and this one may not: not left behind
         old.unlink()
     paper = rp.paper_numbers()
     made = f"`{command}`" if command else "`igd report`"
@@ -347,8 +349,9 @@ def build_report(stores, out: Path, title: str = "igd report", command: str | No
     for store in stores:
         lines += _store_sections(store, paper, fig_dir)
     lines += study_time([r for store in stores for r in store.runs()])
-    out.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
-    return [out, *sorted(fig_dir.glob("*.svg"))]
+    text = "\n".join(lines).rstrip() + "\n"
+    out.write_text(text, encoding="utf-8")
+    return [out, *sorted(set(linked_figures(text, fig_dir)))]
 
 
 def _store_sections(store, paper: Sequence[Mapping], fig_dir: Path) -> list[str]:
