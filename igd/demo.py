@@ -15,12 +15,13 @@ settings), so an interrupted recipe resumes where it stopped.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from igd.checkpoint import META
+from igd.checkpoint import META, check_output_dir
 from igd.data import load_dataset
 from igd.config import ARMS, DECODINGS, DecodeConfig, EvalConfig
 from igd.evaluate import EVAL_VERSION, evaluate
@@ -61,6 +62,7 @@ class DemoConfig:
 
 def build_demo(cfg: DemoConfig) -> dict:
     """Run the recipe; returns the paths written and the numbers models/README.md reports."""
+    check_outputs(cfg)  # before minutes of training
     _ensure_movielens(Path(cfg.base.data))
     work, out = Path(cfg.work), Path(cfg.out)
     work.mkdir(parents=True, exist_ok=True)
@@ -87,6 +89,54 @@ def build_demo(cfg: DemoConfig) -> dict:
     (out / "README.md").write_text(render_readme(cfg, report))
     store.close()
     return report
+
+
+README_TITLE = "# Demo checkpoints (the app's embedded default)"
+
+
+def check_outputs(cfg: DemoConfig) -> None:
+    """Refuse, before any work, outputs the recipe must not write or replace. It replaces only
+    what its own record says it wrote: checkpoints holding igd's files only (their manifest),
+    a README.md that starts with its title, run stores; never through a symbolic link."""
+    out, work = Path(cfg.out), Path(cfg.work)
+    for folder, option in ((out, "--out"), (work, "--work")):
+        _check_folder(folder, option)
+    for name in (SFT_NAME, cfg.igd_name):
+        check_output_dir(out / name, overwrite=True)  # a CheckpointError names the folder and the fix
+    if (work / "ckpts").exists() and not (work / "ckpts").is_dir():
+        raise ValueError(f"--work {work}: {work / 'ckpts'} is a file. Fix: move it, or choose another --work "
+                         "(nothing was changed)")
+    readme = out / "README.md"
+    if readme.is_symlink() or (readme.exists() and not _starts_with(readme, README_TITLE)):
+        raise ValueError(f"--out {out}: {readme} was not written by `igd demo-models`. Fix: move it away, or "
+                         "choose another --out (nothing was changed)")
+    for db, option in ((out / "runs.db", "--out"), (work / "runs.db", "--work")):
+        if db.is_symlink():
+            raise ValueError(f"{option} {db.parent}: {db} is a symbolic link. Fix: move it away, or choose "
+                             f"another {option} (nothing was changed)")
+        if db.exists():
+            RunStore(db, readonly=True).close()  # a StoreError names a file that is not a run store
+
+
+def _check_folder(folder: Path, option: str) -> None:
+    if folder.is_symlink():
+        raise ValueError(f"{option} {folder}: is a symbolic link. Fix: pass the folder itself, or a new path "
+                         "(nothing was changed)")
+    existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{option} {folder}: {existing} is a file, not a folder. Fix: choose a new or "
+                         f"existing folder for {option} (nothing was changed)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {folder}: {existing} is not writable. Fix: choose a folder you can write "
+                         "(nothing was changed)")
+
+
+def _starts_with(path: Path, line: str) -> bool:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return f.readline().rstrip("\n") == line
+    except OSError:
+        return False
 
 
 def _ensure_movielens(data: Path) -> None:
@@ -159,7 +209,7 @@ def _report(cfg: DemoConfig, store: RunStore, size_mb: float) -> dict:
 def render_readme(cfg: DemoConfig, rep: dict) -> str:
     base = cfg.base
     lines = [
-        "# Demo checkpoints (the app's embedded default)", "",
+        README_TITLE, "",
         f"`{SFT_NAME}/` (SFT: BIGRec and D3 decode it) and `{cfg.igd_name}/` (IGD-Tuning, β = {cfg.beta:g}):",
         f"the `tiny` model ({base.tiny.layers} layers, hidden {base.tiny.hidden_size}, {base.tiny.heads} heads, "
         f"Qwen2 architecture, random init, the {base.tokenizer} tokenizer with its vocabulary compacted to "
