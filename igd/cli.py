@@ -115,6 +115,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             raise ValueError(f"--history: {unknown[0]!r} is not in the catalogue. Fix: use exact titles from "
                              f"{Path(args.data) / 'info.txt'}")
         history = list(args.history)
+    if args.explain_title is not None and not args.explain:
+        raise ValueError(f"--explain-title {shlex.quote(args.explain_title)}: shows a title's token path, which "
+                         "only --explain prints. Fix: add --explain")
     if args.explain_title is not None:
         args.explain_title = history_keys([args.explain_title], dataset.catalogue)[0][0]
     if args.explain_title is not None and args.explain_title not in dataset.catalogue.title_to_ids:
@@ -146,6 +149,7 @@ def cmd_slim(args: argparse.Namespace) -> int:
     path = Path(args.db)
     if not path.is_file():
         raise ValueError(f"--db {args.db!r}: no such store. Fix: pass the SQLite file igd experiment --db wrote")
+    RunStore(path, readonly=True).close()  # an empty or foreign file is refused, not turned into a store
     before = path.stat().st_size
     n = RunStore(path).slim_predictions()
     print(f"{path}: top-k lists dropped from {n:,} predictions (ranks kept); {before / 2**20:.1f} MB -> "

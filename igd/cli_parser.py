@@ -312,7 +312,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     sb.add_argument("--codes", type=int, default=256, help="codes per level; fewer for small catalogues (default 256)")
     sb.add_argument("--method", choices=("rq-kmeans", "random"), default="rq-kmeans",
                     help="residual k-means over all-MiniLM-L6-v2 title embeddings, or random codes (control)")
-    sb.add_argument("--seed", type=int, default=0, help="k-means / random seed (default 0)")
+    sb.add_argument("--seed", type=_seed, default=0, help="k-means / random seed (default 0)")
     sb.set_defaults(func=commands["sid-build"])
 
     rp = sub.add_parser("report", help="the paper's tables and figures recomputed from a run store (Markdown + SVG)")
@@ -354,7 +354,7 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> ar
     bl.add_argument("--model", required=True, choices=[b for b in BASELINES if b != "most_popular"],
                     help="the sequential model")
     bl.add_argument("--data", type=Path, required=True, help="dataset directory (D3 layout)")
-    bl.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    bl.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     bl.add_argument("--split", choices=("valid", "test"), default="test", help="split to evaluate")
     bl.add_argument("--max-users", type=_positive, default=None, help="evaluate this many users (evenly spread)")
     bl.add_argument("--k", type=_positive, default=10, help="list length (as the LLM runs' beams)")

@@ -67,3 +67,11 @@ def test_explain_title_must_be_a_catalogue_title(world, capsys):
     assert main(["recommend", "--checkpoint", str(ckpts["sft"]), "--data", str(data), "--history", "kiwi",
                  "--explain", "--explain-title", "durian"]) == 2
     assert "--explain-title 'durian': not a catalogue title" in capsys.readouterr().err
+
+
+def test_explain_title_without_explain_says_so(world, capsys):
+    data, ckpts = world
+    assert main(["recommend", "--checkpoint", str(ckpts["sft"]), "--data", str(data), "--history", "kiwi",
+                 "--explain-title", "kiwi"]) == 2
+    assert capsys.readouterr().err == ("igd recommend: error: --explain-title kiwi: shows a title's token path, "
+                                       "which only --explain prints. Fix: add --explain\n")
