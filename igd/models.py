@@ -130,14 +130,15 @@ def load_pretrained(name: str, mode: str, dtype):
         source = name
         check_local("model", name, "tiny, smollm2-135m, or an existing local Hugging Face model folder")
         tokenizer = load_tokenizer(name)
-    kwargs: dict = {"dtype": dtype}
+    kwargs: dict = {"dtype": dtype, "local_files_only": True}  # a Hub name from the local cache only
     if mode == "qlora":
         kwargs["quantization_config"] = _four_bit_config(dtype)
     try:
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except OSError as err:
-        raise ValueError(f"cannot load model {name!r}: {err}. Fix: pass `tiny`, `smollm2-135m` or a "
-                         "local model directory (the Hub is not reachable offline)") from None
+        raise ValueError(f"cannot load model {name!r}: {str(err).splitlines()[0][:160]}. Fix: pass `tiny`, "
+                         "`smollm2-135m`, a local model directory, or a Hub name already in the local Hugging Face "
+                         "cache (download it beforehand, e.g. `hf download NAME`)") from None
     return model, tokenizer
 
 

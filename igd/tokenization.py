@@ -177,13 +177,14 @@ def load_tokenizer(name: str) -> Tokenizer:
     check_local("tokenizer", name, "a local folder with tokenizer.json, or one of " + ", ".join(BUILTIN))
     from transformers import AutoTokenizer
 
-    try:
-        hf = AutoTokenizer.from_pretrained(name)  # never trust_remote_code
-    except (OSError, ValueError) as err:
+    try:  # a Hub name only from the local Hugging Face cache: no network lookups at run time
+        hf = AutoTokenizer.from_pretrained(name, local_files_only=True)  # never trust_remote_code
+    except (OSError, ValueError):
         raise ValueError(
-            f"cannot load tokenizer {name!r}: {err}. Fix: use one of {', '.join(BUILTIN)}, or a "
-            "local directory with tokenizer.json/tokenizer_config.json (the Hub is not reachable "
-            "offline)") from None
+            f"cannot load tokenizer {name!r}: not built in, not a local folder, and not in the local Hugging "
+            f"Face cache. Fix: use one of {', '.join(BUILTIN)}, or a local "
+            "directory with tokenizer.json/tokenizer_config.json (download a Hub tokenizer beforehand, "
+            "e.g. `hf download NAME`)") from None
     if not getattr(hf, "is_fast", False):
         raise ValueError(f"tokenizer {name!r} has no fast (tokenizer.json) version; igd needs one")
     return HFTokenizer.from_hf(hf, name)

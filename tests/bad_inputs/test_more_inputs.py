@@ -39,3 +39,12 @@ def test_slim_refuses_a_file_that_is_not_a_store(tmp_path, capsys):
 def test_out_of_range_seeds_name_the_range(capsys, argv, seed):
     code, err = run(capsys, *argv, "--seed", seed)
     assert code == 2 and f"argument --seed: {int(seed)} is not a seed. Fix: pass an integer in [0, {SEED_MAX}]" in err
+
+
+def test_an_unknown_tokenizer_name_fails_without_asking_the_hub(tmp_path, capsys):
+    """Not built in, not a folder: the local Hugging Face cache only (the Hub took ~56 s to fail)."""
+    from igd.tokenization import load_tokenizer
+
+    with pytest.raises(ValueError, match=r"cannot load tokenizer 'no-such-tokenizer': not built in, not a local "
+                                         r"folder, and not in the local Hugging Face cache\. Fix: use one of"):
+        load_tokenizer("no-such-tokenizer")
