@@ -198,6 +198,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     stores = [RunStore(db, readonly=True) for db in args.db]  # a report never writes a store
     try:
+        if not any(r["status"] == "complete" and r["split"] == "test" for store in stores for r in store.runs()):
+            raise ValueError(f"--db {' '.join(shlex.quote(str(db)) for db in args.db)}: no complete run on the test "
+                             "split, so there is nothing to report. Fix: let `igd experiment` (or `igd evaluate "
+                             "--split test`) finish first; `igd runs` lists what is stored (nothing was written)")
         command = " ".join(["igd report", *(f"--db {shlex.quote(str(db))}" for db in args.db),
                             f"--out {shlex.quote(str(args.out))}"]) + (
             f" --title {shlex.quote(args.title)}" if args.title != "igd report" else "")

@@ -263,13 +263,22 @@ class RunStore:
         rows = list(self.db.table("runs").rows_where(where, values, order_by="id"))
         for r in rows:
             r.update(config=json.loads(r["config"]), versions=json.loads(r["versions"]),
-                     metrics={m["name"]: m["value"] for m in self.db.table("metrics").rows_where(
+                     metrics={m["name"]: self._metric(r["id"], m) for m in self.db.table("metrics").rows_where(
                          "run_id = ?", [r["id"]], order_by="name")})
             if self.legacy:
                 legacy_row(r)
             if self.readonly and process_gone(r):  # a writer reaps it as failed; a listing only says so
                 r["status"] = DEAD
         return rows
+
+    def _metric(self, run_id: int, row: dict) -> float | None:
+        """A stored metric: a number (None for a NaN loss); anything else (text written into the
+        file by another tool) is refused, naming the run and the metric."""
+        value = row["value"]
+        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            return value
+        raise StoreError(self.path, f"run {run_id}'s metric {row['name']!r} holds {value!r}, not a number",
+                         "restore the store from a copy, or rerun that run into a new store")
 
     @sqlite_errors
     def predictions(self, run_id: int) -> list[dict]:

@@ -81,3 +81,26 @@ def test_a_regenerated_report_keeps_the_users_own_figures(db, tmp_path, capsys):
     assert (figs / "my-diagram.svg").read_bytes() == b"<svg>mine</svg>"  # never linked by igd: kept
     assert not (figs / "old-figure.svg").exists()  # igd's own, no longer drawn: removed
     assert stale.exists()  # drawn again
+
+
+def test_a_metric_holding_text_names_the_run_and_the_metric(db, tmp_path, capsys):
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    con.execute("UPDATE metrics SET value = 'n/a' WHERE name = 'hr@10' AND run_id = 1")
+    con.commit()
+    con.close()
+    code, err = report(capsys, db, tmp_path / "r.md")
+    assert code == 2 and "run 1's metric 'hr@10' holds 'n/a', not a number" in err and "Fix:" in err
+    assert not (tmp_path / "r.md").exists()
+
+
+def test_a_store_without_a_finished_test_run_writes_nothing(tmp_path, capsys):
+    from igd.store import RunRecord
+
+    store = RunStore(tmp_path / "empty.db")
+    store.start(RunRecord(kind="eval", dataset="toy", dataset_fingerprint="fp", model="tiny", seed=0, split="test"))
+    store.close()
+    code, err = report(capsys, tmp_path / "empty.db", tmp_path / "r.md")
+    assert code == 2 and "no complete run on the test split, so there is nothing to report" in err
+    assert not (tmp_path / "r.md").exists()
