@@ -87,6 +87,8 @@ class IGDTrainer(Trainer):
         return optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if not model.training:  # HF's evaluation passes its count of label tokens, not Eq. 7's sum(w):
+            num_items_in_batch = None  # each validation batch is normalised by its own sum(w)
         weights, zero = inputs.pop("token_weights"), inputs.pop("zero_ig")
         ref = {k: inputs.pop(k) for k in ("ref_input_ids", "ref_labels", "ref_attention_mask") if k in inputs}
         labels = inputs.pop("labels")

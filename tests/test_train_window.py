@@ -67,3 +67,21 @@ def test_the_windowed_loss_is_the_full_logit_loss(data, method, items):
     assert len(got) == len(want)
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("method, items", [("igd", "title"), ("cft", "title"), ("mtl", "sid")])
+def test_validation_loss_is_normalised_by_the_sum_of_weights(data, method, items):
+    """The method's own validation loss (--eval-loss train) divides by the batch's sum of
+    weights (Eq. 7), whatever count HF's evaluation loop passes as num_items_in_batch (it
+    passes the number of label tokens, which would scale an IGD loss by sum(w) / tokens)."""
+    model, batch, trainer, tasks = _setup(data, method, items)
+    trainer.eval_loss = "train"
+    model.eval()
+    with torch.no_grad():
+        own = trainer.compute_loss(model, dict(batch))
+        tokens = int((batch["labels"] != -100).sum())
+        passed = trainer.compute_loss(model, dict(batch), num_items_in_batch=torch.tensor(tokens))
+        expected = _full_logit_loss(model, batch, method, tasks)
+    assert float(passed) == pytest.approx(float(own), rel=1e-6)
+    assert float(own) == pytest.approx(float(expected), rel=1e-5)
+    model.train()
