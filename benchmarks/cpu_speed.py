@@ -26,7 +26,7 @@ it auto no slower than the default; identical top-10 sets for >= 95% of users.
 
 from __future__ import annotations
 
-import argparse, statistics, subprocess, sys, time  # noqa: E401
+import argparse, os, statistics, subprocess, sys, time  # noqa: E401
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -41,7 +41,7 @@ from igd.config import DecodeConfig, LoraSettings, TrainConfig  # noqa: E402
 from igd.data import evenly_spaced  # noqa: E402
 from igd.decode import processor_for, recommend_batch  # noqa: E402
 from igd.examples import collate  # noqa: E402
-from igd.precision import BF16_FLAGS, auto_threads, cpu_flags, resolve_dtype, torch_dtype  # noqa: E402
+from igd.precision import BF16_FLAGS, auto_threads, cpu_flags, resolve_dtype  # noqa: E402
 from igd.templates import prompt_ids_batch  # noqa: E402
 from igd.train import IGDTrainer, prepare  # noqa: E402
 
@@ -148,7 +148,7 @@ def profile(w: Workload, threads: int, users: int) -> str:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    cores = len(__import__("os").sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
     auto_dtype = "bf16" if args.force_bf16 else resolve_dtype("auto", "cpu")
     settings = [Setting("default", "fp32", lambda: cores), Setting("auto", auto_dtype, auto_threads)]
     models = {

@@ -22,9 +22,14 @@ def _recipe(args: argparse.Namespace, name: str, fallback):
     """A training option's value: as given, else the paper's recipe for a pretrained model under
     --protocol paper (appendix B), else the config default."""
     value = getattr(args, name, None)
-    if value is None and getattr(args, "protocol", None) == "paper" and args.model != "tiny":
+    if value is None and _paper_recipe(args):
         value = PAPER_PRETRAINED.get(name)
     return fallback if value is None else value
+
+
+def _paper_recipe(args: argparse.Namespace) -> bool:
+    """--protocol paper on a pretrained model: the paper's appendix-B recipe fills the gaps."""
+    return getattr(args, "protocol", None) == "paper" and args.model != "tiny"
 
 
 def _grad_accum(args: argparse.Namespace) -> int:
@@ -32,7 +37,7 @@ def _grad_accum(args: argparse.Namespace) -> int:
     one optimiser step sees its batch of 64 over all processes."""
     if args.grad_accum is not None:
         return args.grad_accum  # as given (TrainConfig refuses a bad value, naming the option)
-    if getattr(args, "protocol", None) != "paper" or args.model == "tiny":
+    if not _paper_recipe(args):
         return default(TrainConfig, "grad_accum")
     per_step = max(1, args.batch_size) * int(os.environ.get("WORLD_SIZE", "1"))
     return max(1, -(-PAPER_PRETRAINED["effective_batch"] // per_step))

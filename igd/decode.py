@@ -203,8 +203,7 @@ def recommend_batch(model, ig: IGTrie, prompts: Sequence[Sequence[int]], cfg: De
     processor.reset(input_ids.shape[1], len(prompts))
     gen_cfg = generation_config(cfg, int(ig.trie.lengths.max()), ig.eos_token_id, pad_token_id)
     cache = prompt_cache(model, input_ids, mask, cfg.num_beams, share_prompt) if shared_prefill else None
-    shared = isinstance(cache, Cache) and not isinstance(cache, DynamicCache)
-    with shared_prompt_attention_on(model) if shared else nullcontext():
+    with shared_prompt_attention_on(model) if cache is not None and share_prompt else nullcontext():
         out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=gen_cfg,
                              logits_processor=LogitsProcessorList([processor]),
                              **({"past_key_values": cache} if cache is not None else {}))

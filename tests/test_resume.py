@@ -57,8 +57,11 @@ class _Stop(Exception):
     pass
 
 
-def _stop_at(step: int):
-    """A Trainer callback that kills the training (as a closed session would) after `step`."""
+def _stop_trainings_at(monkeypatch, step: int) -> None:
+    """Every training started from now on is killed (as a closed session would kill it) after
+    optimiser step `step`: igd.train's Trainer gets a callback that raises; monkeypatch.undo
+    or another setattr restores it."""
+    import igd.train as train_module
     from transformers import TrainerCallback
 
     class Stop(TrainerCallback):
@@ -66,7 +69,14 @@ def _stop_at(step: int):
             if state.global_step == step:
                 raise _Stop
 
-    return Stop()
+    real_trainer = train_module._trainer
+
+    def stopping(*args, **kwargs):
+        trainer = real_trainer(*args, **kwargs)
+        trainer.add_callback(Stop())
+        return trainer
+
+    monkeypatch.setattr(train_module, "_trainer", stopping)
 
 
 def _config(data: Path, out: Path, **kw) -> TrainConfig:
@@ -82,14 +92,7 @@ def test_a_stopped_training_resumes_to_the_uninterrupted_result(tmp_path, monkey
     data = write_dataset(tmp_path / "fruits")
     store = RunStore(tmp_path / "runs.db")
     whole = train_module.train(_config(data, tmp_path / "whole"))
-    real_trainer = train_module._trainer
-
-    def stopping(*args, **kwargs):
-        trainer = real_trainer(*args, **kwargs)
-        trainer.add_callback(_stop_at(7))
-        return trainer
-
-    monkeypatch.setattr(train_module, "_trainer", stopping)
+    _stop_trainings_at(monkeypatch, 7)
     cfg = _config(data, tmp_path / "ck")
     with pytest.raises(_Stop):
         train_module.train(cfg, store)
@@ -97,7 +100,7 @@ def test_a_stopped_training_resumes_to_the_uninterrupted_result(tmp_path, monkey
     assert sorted(p.name for p in folder.glob("checkpoint-*")) == ["checkpoint-3", "checkpoint-6"]
     with pytest.raises(CheckpointError, match="other settings"):  # another beta cannot take it over
         train_module.train(replace(cfg, beta=0.4))
-    monkeypatch.setattr(train_module, "_trainer", real_trainer)
+    monkeypatch.undo()
     train_module.train(cfg, store)  # the same command again
     assert not folder.exists()  # the intermediate checkpoints go with the final save
     a, b = (load_file(p / "model" / "model.safetensors") for p in (whole, Path(cfg.out)))
@@ -117,7 +120,6 @@ def test_a_stopped_training_resumes_to_the_uninterrupted_result(tmp_path, monkey
 def test_experiment_resumes_a_half_trained_arm(tmp_path, monkeypatch, model):
     """`igd experiment` stopped mid-training (the session ended) and run again continues the
     arm's training from its last checkpoint, then decodes."""
-    import igd.train as train_module
     from igd.cli import main
 
     if model != "tiny":
@@ -136,19 +138,12 @@ def test_experiment_resumes_a_half_trained_arm(tmp_path, monkeypatch, model):
             "--max-steps", "4", "--save-steps", "2", "--batch-size", "4", "--max-eval-rows", "4",
             "--max-users", "2", "--beams", "3", "--decode-batch-size", "2", "--logging-steps", "1",
             "--category", "fruits", "--out-dir", str(tmp_path / "ckpts"), "--db", db, *sizes]
-    real_trainer = train_module._trainer
-
-    def stopping(*args, **kwargs):
-        trainer = real_trainer(*args, **kwargs)
-        trainer.add_callback(_stop_at(3))
-        return trainer
-
-    monkeypatch.setattr(train_module, "_trainer", stopping)
+    _stop_trainings_at(monkeypatch, 3)
     with pytest.raises(_Stop):
         main(argv)
     [half] = list((tmp_path / "ckpts").rglob("checkpoint-2"))
     assert half.parent.name.startswith(".sft-seed0")
-    monkeypatch.setattr(train_module, "_trainer", real_trainer)
+    monkeypatch.undo()
     assert main(argv) == 0
     store = RunStore(db)
     stopped, resumed = store.runs(kind="train")
